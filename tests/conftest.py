@@ -1,0 +1,58 @@
+"""Shared fixtures: tiny image folders in every layout the loaders read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+
+def noise_image(seed: int, size: tuple[int, int] = (40, 24), mode: str = "RGB") -> Image.Image:
+    """A small random image (width, height) in `mode`."""
+    rng = np.random.default_rng(seed)
+    rgb = Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8), "RGB")
+    return rgb if mode == "RGB" else rgb.convert(mode)
+
+
+def write_ab(folder: Path, n: int, size: int = 24) -> list[Path]:
+    """`n` side-by-side AB images: A = random, B = its inverse, so a pair can be recognised."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(n):
+        a = np.asarray(noise_image(i, (size, size)))
+        ab = np.concatenate([a, 255 - a], axis=1)
+        path = folder / f"{i:03d}.png"
+        Image.fromarray(ab).save(path)
+        paths.append(path)
+    return paths
+
+
+def write_folders(a_dir: Path, b_dir: Path, names: list[str], size: int = 24) -> None:
+    """A/ and B/ folders holding the same file names; B is A inverted."""
+    a_dir.mkdir(parents=True, exist_ok=True)
+    b_dir.mkdir(parents=True, exist_ok=True)
+    for i, name in enumerate(names):
+        a = np.asarray(noise_image(i, (size, size)))
+        Image.fromarray(a).save(a_dir / f"{name}.png")
+        Image.fromarray(255 - a).save(b_dir / f"{name}.png")
+
+
+@pytest.fixture
+def ab_root(tmp_path: Path) -> Path:
+    """A facades-style paired set: train/ and test/ of side-by-side AB images."""
+    write_ab(tmp_path / "train", 3)
+    write_ab(tmp_path / "test", 2)
+    return tmp_path
+
+
+@pytest.fixture
+def unpaired_root(tmp_path: Path) -> Path:
+    """trainA/ (3 images) and trainB/ (2 images)."""
+    for side, n in (("A", 3), ("B", 2)):
+        folder = tmp_path / f"train{side}"
+        folder.mkdir()
+        for i in range(n):
+            noise_image(10 * i + ord(side), (30, 20)).save(folder / f"{side}{i}.jpg")
+    return tmp_path

@@ -1,0 +1,93 @@
+"""Config layering: defaults < model < style < --config < command line < --set, and its errors."""
+
+import tomllib
+
+import pytest
+
+from translate import config as cfg
+from translate.errors import ConfigError, TranslateError
+from translate.rundir import dumps_toml
+
+
+def test_layers_apply_in_order(tmp_path):
+    user = tmp_path / "mine.toml"
+    user.write_text('[train]\nsteps = 7\nbatch_size = 3\n[data]\ncrop_size = 48\n')
+    config = cfg.resolve(
+        "pix2pix", "coloring", user, overrides={"train": {"batch_size": 5}}, assignments=["train.seed=9"]
+    )
+    assert config["optim"]["lr"] == 2e-4  # built-in default
+    assert config["generator"]["name"] == "unet"  # model file
+    assert config["data"]["task"] == "photo2sketch"  # style file
+    assert config["train"]["steps"] == 7  # --config file
+    assert config["train"]["batch_size"] == 5  # command line over --config
+    assert config["train"]["seed"] == 9  # --set, last
+    assert config["data"]["crop_size"] == 48  # --config over the style
+
+
+def test_set_values_are_toml_and_fall_back_to_strings():
+    table = cfg.assignments_to_table(["generator.width=32", "data.root=/some/where", "data.flip=false", "optim.lr=1e-3"])
+    assert table == {"generator": {"width": 32}, "data": {"root": "/some/where", "flip": False}, "optim": {"lr": 1e-3}}
+    with pytest.raises(ConfigError, match="expected key.sub=value"):
+        cfg.assignments_to_table(["generator.width"])
+
+
+def test_set_reaches_the_part_constructor():
+    config = cfg.resolve("pix2pix", "coloring", assignments=["generator.width=32"])
+    assert config["generator"] == {"name": "unet", "width": 32, "norm": "batch", "dropout": True}
+
+
+def test_unknown_keys_are_refused_with_a_suggestion():
+    with pytest.raises(ConfigError, match=r"unknown config key 'train.stpes' in --set; did you mean 'train.steps'\?"):
+        cfg.resolve("pix2pix", "coloring", assignments=["train.stpes=3"])
+    with pytest.raises(ConfigError, match=r"unknown config key 'dat' .*did you mean 'data'"):
+        cfg.resolve("pix2pix", "coloring", assignments=["dat.root=x"])
+
+
+def test_unknown_part_keyword_names_the_valid_ones():
+    with pytest.raises(TranslateError, match=r"takes no keyword 'widht'; did you mean 'width'\?.*valid:"):
+        cfg.resolve("pix2pix", "coloring", assignments=["generator.widht=32"])
+
+
+def test_unknown_model_and_style_and_part_names():
+    with pytest.raises(ConfigError, match=r"unknown model 'pix2px'; did you mean 'pix2pix'"):
+        cfg.resolve("pix2px", "coloring")
+    with pytest.raises(ConfigError, match=r"unknown style 'shinkay'; did you mean 'shinkai'"):
+        cfg.resolve("cyclegan", "shinkay")
+    with pytest.raises(ConfigError, match=r"unknown generator 'resnt'; did you mean 'resnet'"):
+        cfg.resolve("cyclegan", "shinkai", overrides={"generator": {"name": "resnt"}})
+
+
+def test_swapping_a_part_drops_the_old_parts_keywords():
+    # cyclegan's resnet sets n_blocks; a unet must not receive it.
+    config = cfg.resolve("cyclegan", "shinkai", overrides={"generator": {"name": "unet"}})
+    assert config["generator"] == {"name": "unet"}
+    config = cfg.resolve("cyclegan", "shinkai", assignments=["generator.n_blocks=6"])
+    assert config["generator"]["name"] == "resnet" and config["generator"]["n_blocks"] == 6
+
+
+def test_types_and_choices_are_checked():
+    with pytest.raises(ConfigError, match=r"'train.steps' in --set must be int"):
+        cfg.resolve("pix2pix", "coloring", assignments=["train.steps=many"])
+    with pytest.raises(ConfigError, match=r"'data.direction' is 'AB'; choose one of: AtoB, BtoA"):
+        cfg.resolve("pix2pix", "coloring", assignments=["data.direction=AB"])
+    assert cfg.resolve("pix2pix", "coloring", assignments=["optim.lr=1"])["optim"]["lr"] == 1  # int for float
+
+
+def test_a_broken_config_file_names_the_file(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[train\nsteps = 1\n")
+    with pytest.raises(ConfigError, match="bad.toml: not valid TOML"):
+        cfg.resolve("pix2pix", "coloring", bad)
+    with pytest.raises(ConfigError, match="does not exist"):
+        cfg.resolve("pix2pix", "coloring", tmp_path / "missing.toml")
+
+
+def test_the_resolved_config_round_trips_through_toml():
+    config = cfg.resolve("cyclegan", "shinkai", assignments=["generator.width=16"])
+    again = cfg.from_run(tomllib.loads(dumps_toml(config)))
+    assert again == config
+
+
+def test_no_model_is_an_error_listing_models():
+    with pytest.raises(ConfigError, match="no model given; use --model with one of: .*pix2pix"):
+        cfg.resolve(None, "shinkai")
