@@ -35,7 +35,6 @@ def _setup_logging(quiet: bool = False) -> None:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(_OneLine())
         log.addHandler(handler)
-        log.propagate = False
     log.setLevel(logging.WARNING if quiet else logging.INFO)
 
 
@@ -72,7 +71,7 @@ def models(as_json: bool, params: bool, size: int) -> None:
         click.echo(json.dumps(listing, indent=2))
         return
     for kind in ("model", *REGISTRIES):
-        click.echo(f"{kind}s:")
+        click.echo(f"{'losses' if kind == 'loss' else kind + 's'}:")
         for row in listing[kind]:
             click.echo(f"  {row['name']:<16} {row['doc']}")
     if params:
@@ -209,6 +208,24 @@ def data_make(source: str, task: str, n: int, n_test: int | None, size: int, see
         raise TranslateError(unknown_message("task", task, list(scenes.TASKS)))
     counts = scenes.write_task(task, n=n, size=size, seed=seed, out=out, n_test=n_test, progress=True)
     click.echo(f"wrote {sum(counts.values())} images to {out}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+
+
+@data.command("download")
+@click.argument("name", required=False)
+@click.option("--out", default="datasets", show_default=True, type=click.Path(), help="NAME lands in OUT/NAME.")
+@click.option("--file", "file", type=click.Path(), help="An archive fetched by other means, used instead of downloading.")
+@click.option("--force", is_flag=True, help="Download and extract again even if OUT/NAME is there.")
+@click.option("--list", "list_", is_flag=True, help="List the known data sets.")
+def data_download(name: str | None, out: str, file: str | None, force: bool, list_: bool) -> None:
+    """Download a public pix2pix or CycleGAN data set by name, verified and extracted safely."""
+    from translate.data.known import KNOWN, download_dataset
+
+    if list_ or name is None:
+        for known in KNOWN.values():
+            click.echo(f"{known.name:24} {known.layout:9} {known.doc}")
+        return
+    folder = download_dataset(name, out, file=file, progress=True, force=force)
+    click.echo(f"{folder}  (train with --data {folder})")
 
 
 @data.command("check")

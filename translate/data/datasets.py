@@ -16,7 +16,7 @@ DATASETS.add("unpaired", UnpairedFolder, "unpaired images: trainA/ trainB/ testA
 DATASETS.add("images", ImageFolder, "single images from files and folders, for prediction")
 
 
-@DATASETS.register("scenes")
+@DATASETS.register("scenes", "the embedded procedural world: one scene as labels, photo, shinkai and sketch")
 class SceneDataset(Dataset):
     """The embedded procedural world as a data set: the same scene rendered as source and target.
 
@@ -52,7 +52,10 @@ class SceneDataset(Dataset):
         # Render at the load size: jitter then crops as it would from a folder of images that size.
         self.render_size = load_size if train else crop_size
         self.in_channels, self.out_channels = in_channels, out_channels
+        # Keep rendered scenes while they fit in a modest budget; past it, rendering (~25 ms at 256 px) is
+        # cheaper than the training step it feeds anyway.
         self._cache: dict[tuple[int, str], Any] = {}
+        self._cache_limit = (256 << 20) // (self.render_size**2 * 3 * 4)
 
     def __len__(self) -> int:
         return self.n
@@ -61,10 +64,13 @@ class SceneDataset(Dataset):
         from translate.data import scenes
 
         key = (index, side)
-        if key not in self._cache:
+        scene = self._cache.get(key)
+        if scene is None:
             seed = scenes.scene_seed(self.seed, self.split, index, side if self.unpaired else "")
-            self._cache[key] = scenes.render(seed, self.render_size)
-        return self._cache[key].image(kind)
+            scene = scenes.render(seed, self.render_size)
+            if len(self._cache) < self._cache_limit:
+                self._cache[key] = scene
+        return scene.image(kind)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         if self.unpaired:

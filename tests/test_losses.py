@@ -1,0 +1,82 @@
+"""GAN objectives: known values on known logits, target broadcasting, the WGAN-GP penalty."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+import translate
+
+
+@pytest.fixture(autouse=True)
+def seeded() -> None:
+    torch.manual_seed(0)
+
+
+def test_every_objective_is_registered() -> None:
+    assert {"vanilla", "lsgan", "hinge", "wgan-gp"} <= set(translate.list_names("loss"))
+
+
+def test_vanilla_on_zero_logits_is_log_two() -> None:
+    loss = translate.create("loss", "vanilla")
+    patch_map = torch.zeros(2, 1, 30, 30)
+    assert loss(patch_map, True).item() == pytest.approx(math.log(2))
+    assert loss(patch_map, False).item() == pytest.approx(math.log(2))
+    assert loss(torch.full((2, 1, 4, 4), 20.0), True).item() == pytest.approx(0.0, abs=1e-6)
+
+
+def test_lsgan_is_squared_distance_to_the_label() -> None:
+    loss = translate.create("loss", "lsgan")
+    ones = torch.ones(3, 1, 5, 5)
+    assert loss(ones, True).item() == 0.0
+    assert loss(ones, False).item() == 1.0
+    smoothed = translate.create("loss", "lsgan", real_label=0.9)
+    assert smoothed(torch.full((1, 1, 2, 2), 0.9), True).item() == pytest.approx(0.0)
+
+
+def test_hinge_terms() -> None:
+    loss = translate.create("loss", "hinge")
+    pred = torch.tensor([[0.5, -2.0]])
+    assert loss(pred, True).item() == pytest.approx((0.5 + 3.0) / 2)  # relu(1 - x)
+    assert loss(pred, False).item() == pytest.approx((1.5 + 0.0) / 2)  # relu(1 + x)
+    assert loss(pred, True, for_discriminator=False).item() == pytest.approx(0.75)  # -mean
+
+
+def test_wgan_terms() -> None:
+    loss = translate.create("loss", "wgan-gp")
+    pred = torch.tensor([1.0, 3.0])
+    assert loss(pred, True).item() == -2.0
+    assert loss(pred, False).item() == 2.0
+    assert loss(pred, True, for_discriminator=False).item() == -2.0
+
+
+def test_penalty_is_zero_except_for_wgan_gp() -> None:
+    real, fake = torch.randn(2, 3, 8, 8), torch.randn(2, 3, 8, 8)
+    critic = nn.Conv2d(3, 1, 8)
+    for name in ("vanilla", "lsgan", "hinge"):
+        assert translate.create("loss", name).penalty(critic, real, fake).item() == 0.0
+
+
+def test_wgan_gp_penalty_of_a_linear_critic() -> None:
+    # D(x) = <w, x> + b has gradient w everywhere: penalty = 10 * (||w|| - 1)^2 whatever the interpolation
+    critic = nn.Conv2d(3, 1, 8)
+    nn.init.constant_(critic.weight, 0.1)
+    norm = 0.1 * math.sqrt(3 * 8 * 8)
+    loss = translate.create("loss", "wgan-gp")
+    penalty = loss.penalty(critic, torch.randn(4, 3, 8, 8), torch.randn(4, 3, 8, 8))
+    assert penalty.item() == pytest.approx(10 * (norm - 1) ** 2, rel=1e-5)
+    penalty.backward()  # it trains the critic
+    assert critic.weight.grad is not None and critic.weight.grad.abs().sum() > 0
+    assert translate.create("loss", "wgan-gp", lambda_gp=0.0).penalty(critic, torch.ones(1, 3, 8, 8),
+                                                                      torch.ones(1, 3, 8, 8)).item() == 0.0
+
+
+def test_labels_are_buffers_that_follow_the_module() -> None:
+    loss = translate.create("loss", "vanilla", real_label=0.9, fake_label=0.1)
+    buffers = dict(loss.named_buffers())
+    assert buffers["real_label"].item() == pytest.approx(0.9)
+    assert buffers["fake_label"].item() == pytest.approx(0.1)
+    assert loss.double()(torch.zeros(2, 1, 3, 3, dtype=torch.float64), True).dtype == torch.float64

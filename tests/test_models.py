@@ -1,0 +1,210 @@
+"""Generators and discriminators: any-size shapes, receptive fields, reference parameter counts, dropout noise."""
+
+from __future__ import annotations
+
+import time
+from functools import lru_cache
+
+import pytest
+import torch
+from torch import nn
+
+import translate
+from translate.errors import TranslateError
+from translate.models import PatchDiscriminator, UNetGenerator, set_dropout
+from translate.models.layers import reflect_pad
+from translate.models.measure import count_macs, count_parameters, part_table
+
+SIZES = [(32, 32), (64, 64), (256, 256), (45, 30)]
+GENERATORS = ["unet", "resnet", "timm_unet"]
+
+
+@pytest.fixture(autouse=True)
+def seeded() -> None:
+    torch.manual_seed(0)
+
+
+@lru_cache(maxsize=None)
+def tiny_generator(name: str, channels: int) -> nn.Module:
+    return translate.create("generator", name, in_channels=channels, out_channels=channels, width=8).eval()
+
+
+@pytest.mark.parametrize("name", GENERATORS)
+@pytest.mark.parametrize("channels", [1, 3])
+def test_generator_output_matches_input_size(name: str, channels: int) -> None:
+    net = tiny_generator(name, channels)
+    assert net.size_multiple >= 4
+    for height, width in SIZES:
+        with torch.no_grad():
+            out = net(torch.randn(1, channels, height, width))
+        assert out.shape == (1, channels, height, width)
+        assert out.abs().max() <= 1.0  # tanh
+
+
+@pytest.mark.parametrize("name", GENERATORS)
+def test_generator_trains_on_an_odd_size(name: str) -> None:
+    net = tiny_generator(name, 3).train()
+    try:
+        out = net(torch.randn(2, 3, 45, 30))
+        out.mean().backward()
+    finally:
+        net.eval().zero_grad()
+    assert out.shape == (2, 3, 45, 30)
+
+
+@pytest.mark.parametrize("size", [(32, 32), (7, 5), (1, 1)])
+def test_deep_unet_runs_on_inputs_smaller_than_its_multiple(size: tuple[int, int]) -> None:
+    net = translate.create("generator", "unet", width=4, depth=8).eval()
+    assert net.size_multiple == 256
+    with torch.no_grad():
+        assert net(torch.randn(1, 3, *size)).shape == (1, 3, *size)
+
+
+def test_unet_depth_comes_from_image_size() -> None:
+    assert translate.create("generator", "unet", width=4).depth == 8
+    assert translate.create("generator", "unet", width=4, image_size=128).depth == 7
+    assert translate.create("generator", "unet", width=4, image_size=128, depth=5).depth == 5
+
+
+def test_unet_without_skips_is_the_encoder_decoder() -> None:
+    with_skips = UNetGenerator(width=8, depth=5)
+    without = UNetGenerator(width=8, depth=5, skips=False)
+    assert count_parameters(without) < count_parameters(with_skips)
+    assert without.decoder[1][1].in_channels == with_skips.decoder[1][1].in_channels // 2
+    assert without.eval()(torch.randn(1, 3, 45, 30)).shape == (1, 3, 45, 30)
+
+
+def test_reflect_pad_agrees_with_torch_and_extends_past_the_image() -> None:
+    x = torch.randn(1, 2, 7, 5)
+    assert torch.equal(reflect_pad(x, 2, 3, 1, 4), nn.functional.pad(x, (2, 3, 1, 4), mode="reflect"))
+    assert reflect_pad(x, 100, 151, 20, 0).shape == (1, 2, 27, 256)
+
+
+@pytest.mark.parametrize(
+    "kind, name, kwargs, expected",
+    [
+        ("generator", "unet", {}, 54_413_955),
+        ("generator", "unet", {"depth": 7}, 41_828_995),
+        ("generator", "resnet", {}, 11_378_179),
+        ("generator", "resnet", {"n_blocks": 6}, 7_837_699),
+        ("discriminator", "patch", {"in_channels": 6}, 2_768_705),
+        ("discriminator", "patch", {"norm": "instance"}, 2_764_737),
+        ("discriminator", "pixel", {"in_channels": 6}, 9_024),
+    ],
+)
+def test_parameter_counts_equal_the_reference(kind: str, name: str, kwargs: dict, expected: int) -> None:
+    with torch.device("meta"):  # shapes only: no memory, no init arithmetic
+        part = translate.create(kind, name, **kwargs)
+    assert count_parameters(part) == expected
+
+
+def test_unknown_keyword_names_the_valid_ones() -> None:
+    with pytest.raises(TranslateError, match="width"):
+        translate.create("generator", "unet", widht=8)
+
+
+def test_bad_norm_is_a_translate_error() -> None:
+    with pytest.raises(TranslateError, match="instance"):
+        translate.create("generator", "resnet", norm="group")
+
+
+@pytest.mark.parametrize("n_layers, field", [(1, 16), (3, 70), (5, 286)])
+def test_patch_receptive_field_attribute(n_layers: int, field: int) -> None:
+    assert PatchDiscriminator(n_layers=n_layers, width=4).receptive_field == field
+
+
+def measured_receptive_field(net: nn.Module, size: int) -> tuple[int, int]:
+    """Extent (rows, cols) of input pixels whose gradient from the central output unit is non-zero."""
+    x = torch.ones(1, 1, size, size, requires_grad=True)
+    out = net(x)
+    out[0, 0, out.shape[2] // 2, out.shape[3] // 2].backward()
+    touched = x.grad[0, 0] != 0
+    rows = touched.any(1).nonzero()
+    cols = touched.any(0).nonzero()
+    return int(rows.max() - rows.min() + 1), int(cols.max() - cols.min() + 1)
+
+
+@pytest.mark.parametrize("n_layers, field, size", [(1, 16, 48), (3, 70, 128), (5, 286, 384)])
+def test_patch_receptive_field_by_gradient(n_layers: int, field: int, size: int) -> None:
+    net = PatchDiscriminator(in_channels=1, width=4, n_layers=n_layers, norm="none")
+    for m in net.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.constant_(m.weight, 0.01)  # positive weights and input: every path carries gradient
+    assert measured_receptive_field(net, size) == (field, field)
+    assert net.receptive_field == field
+
+
+def test_pixel_discriminator_sees_one_pixel() -> None:
+    net = translate.create("discriminator", "pixel", in_channels=1, width=4, norm="none")
+    for m in net.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.constant_(m.weight, 0.01)
+    assert net.receptive_field == 1
+    assert measured_receptive_field(net, 9) == (1, 1)
+
+
+@pytest.mark.parametrize("size", [(256, 256), (45, 30), (5, 3)])
+def test_discriminator_output_shapes(size: tuple[int, int]) -> None:
+    x = torch.randn(2, 6, *size)
+    image = translate.create("discriminator", "image", in_channels=6, width=4)
+    assert image(x).shape == (2, 1, 1, 1)
+    pixel = translate.create("discriminator", "pixel", in_channels=6, width=4)
+    assert pixel(x).shape == (2, 1, *size)
+    patch = translate.create("discriminator", "patch", in_channels=6, width=4)
+    assert patch(x).shape[:2] == (2, 1)
+
+
+def test_set_dropout_keeps_noise_in_eval_mode() -> None:
+    net = UNetGenerator(width=4, depth=7).eval()
+    x = torch.randn(1, 3, 128, 128)
+    with torch.no_grad():
+        assert torch.equal(net(x), net(x))
+        set_dropout(net, True)
+        assert not torch.equal(net(x), net(x))
+    dropouts = [m for m in net.modules() if isinstance(m, nn.Dropout)]
+    assert len(dropouts) == 2 and all(m.training for m in dropouts)  # unet_128: the reference's two
+    assert not any(m.training for m in net.modules() if isinstance(m, nn.BatchNorm2d))
+    set_dropout(net, False)
+    assert not any(m.training for m in net.modules())
+
+
+def test_count_macs_matches_a_hand_count() -> None:
+    conv = nn.Conv2d(3, 8, 3, padding=1)
+    assert count_macs(conv, (1, 3, 16, 16)) == 16 * 16 * 8 * 3 * 9
+    assert count_parameters(conv) == 8 * 3 * 9 + 8
+
+
+def test_part_table_lists_every_part_quickly() -> None:
+    start = time.perf_counter()
+    rows = part_table(64)
+    assert time.perf_counter() - start < 20
+    names = {(r["kind"], r["name"]) for r in rows}
+    assert {("generator", "unet"), ("generator", "resnet"), ("generator", "timm_unet")} <= names
+    assert {("discriminator", "pixel"), ("discriminator", "patch"), ("discriminator", "image")} <= names
+    unet = next(r for r in rows if r["name"] == "unet")
+    assert unet["params"] == 54_413_955 and unet["macs"] > 0 and unet["doc"]
+
+
+def test_timm_unet_pretrained_without_weights_fails_fast(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hf"))
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    start = time.perf_counter()
+    with pytest.raises(TranslateError, match="not on this machine"):
+        translate.create("generator", "timm_unet", pretrained=True)
+    with pytest.raises(TranslateError, match="does not exist"):
+        translate.create("generator", "timm_unet", weights=str(tmp_path / "missing.safetensors"))
+    assert time.perf_counter() - start < 10
+
+
+def test_timm_unet_loads_backbone_weights_from_a_local_file(tmp_path) -> None:
+    import timm
+    from safetensors.torch import save_file
+
+    source = timm.create_model("mobilenetv2_100", pretrained=False)
+    nn.init.constant_(source.conv_stem.weight, 0.5)
+    file = tmp_path / "mobilenetv2.safetensors"
+    save_file({k: v.contiguous() for k, v in source.state_dict().items()}, str(file))
+    net = translate.create("generator", "timm_unet", width=4, weights=str(file))
+    assert torch.equal(net.backbone.conv_stem.weight, source.conv_stem.weight)
