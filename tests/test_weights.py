@@ -217,3 +217,21 @@ def test_pickled_code_is_never_run(tmp_path: Path, capsys: pytest.CaptureFixture
     with pytest.raises(CheckpointError):
         import_reference(evil, tmp_path / "run")
     assert "unpickled code ran" not in capsys.readouterr().out
+
+
+def test_import_weights_command(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from translate.cli import main
+
+    theirs = randomised(RefResnet(3, 3, 8, 2, "instance")).eval()
+    file = tmp_path / "latest_net_G.pth"
+    torch.save(theirs.state_dict(), file)
+    out = tmp_path / "run"
+    args = ["import-weights", str(file), "--generator", "resnet", "--out", str(out), "--set", "width=8"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert_same_outputs(load_run(out), theirs, 3, (20, 28))
+    again = CliRunner().invoke(main, args)
+    assert again.exit_code == 1 and "Traceback" not in again.output
+    assert CliRunner().invoke(main, [*args, "--overwrite"]).exit_code == 0

@@ -170,7 +170,8 @@ def train(
 @click.option("--generator", type=click.Choice(["unet", "resnet"]), default="unet", show_default=True)
 @click.option("--out", required=True, type=click.Path(), help="Run directory to write.")
 @click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE", help="Generator keywords, e.g. n_blocks=6.")
-def import_weights(file: str, generator: str, out: str, assignments: tuple[str, ...]) -> None:
+@click.option("--overwrite", is_flag=True, help="Replace a run already in --out.")
+def import_weights(file: str, generator: str, out: str, assignments: tuple[str, ...], overwrite: bool) -> None:
     """Import a reference pix2pix/CycleGAN generator checkpoint (latest_net_G.pth) into a run directory."""
     from translate.config import parse_assignment
     from translate.weights import import_reference
@@ -179,7 +180,7 @@ def import_weights(file: str, generator: str, out: str, assignments: tuple[str, 
     for text in assignments:
         path, value = parse_assignment(text)
         kwargs[path[-1]] = value
-    run = import_reference(file, out, generator=generator, **kwargs)
+    run = import_reference(file, out, generator=generator, overwrite=overwrite, **kwargs)
     click.echo(f"imported {file} into {run}")
 
 
