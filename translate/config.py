@@ -48,11 +48,19 @@ DEFAULTS: dict[str, Any] = {
         "flip": True,  # random horizontal flip
         "in_channels": 3,  # 3 (RGB) or 1 (grey)
         "out_channels": 3,
+        "channel_order": "RGB",  # what the network takes and gives: RGB, or BGR (CartoonGAN's published models)
         "n_train": 1000,  # scenes in the embedded world's training split
         "n_test": 100,  # scenes in its test split
         "seed": 0,  # seed of the embedded world
         "on_error": "skip",  # an unreadable image while training: skip (and name it) or fail
         "workers": 0,  # DataLoader worker processes
+    },
+    "source": {
+        # Where a run's weights came from when it was not trained here (import-weights, pull).
+        "file": "",
+        "format": "",  # translate, reference (pix2pix/CycleGAN), cartoongan
+        "url": "",
+        "sha256": "",
     },
     "train": {
         "epochs": 0,  # 0: n_epochs + n_epochs_decay of the schedule (when steps is 0 too)
@@ -213,6 +221,7 @@ def check_values(config: dict[str, Any]) -> None:
         "data.layout": (data["layout"], ("paired", "unpaired")),
         "data.direction": (data["direction"], ("AtoB", "BtoA")),
         "data.on_error": (data["on_error"], ("skip", "fail")),
+        "data.channel_order": (data["channel_order"], ("RGB", "BGR")),
         "train.precision": (train["precision"], ("auto", "fp32", "bf16", "fp16")),
         "train.channels_last": (train["channels_last"], ("auto", "on", "off")),
         "schedule.name": (config["schedule"]["name"], ("linear", "step", "cosine", "constant")),
