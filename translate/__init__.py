@@ -1,5 +1,7 @@
 """translate: an image-to-image translation zoo (pix2pix, CycleGAN, CartoonGAN) on PyTorch."""
 
+from typing import TYPE_CHECKING, Any
+
 from translate.errors import TranslateError
 from translate.registry import (
     DATASETS,
@@ -15,6 +17,19 @@ from translate.registry import (
 
 __version__ = "0.1.0"
 
+if TYPE_CHECKING:
+    from translate.predict import Translator, load
+
+
+def __getattr__(name: str) -> Any:
+    # load and Translator need torch: imported on first use, so that `import translate` (and the CLI) stay quick.
+    if name in ("Translator", "load"):
+        from translate import predict
+
+        return getattr(predict, name)
+    raise AttributeError(f"module 'translate' has no attribute {name!r}")
+
+
 __all__ = [
     "DATASETS",
     "DISCRIMINATORS",
@@ -23,7 +38,9 @@ __all__ = [
     "STYLES",
     "TRAINERS",
     "TranslateError",
+    "Translator",
     "create",
     "list_names",
+    "load",
     "registry",
 ]

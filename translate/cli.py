@@ -53,9 +53,10 @@ def main() -> None:
 @click.option("--params", is_flag=True, help="Parameters and multiply-accumulates of every part at --size.")
 @click.option("--size", default=256, show_default=True, help="Image size for --params.")
 def models(as_json: bool, params: bool, size: int) -> None:
-    """List every registered part, model preset and style."""
+    """List the catalogue of trained models, and every registered part, model preset and style."""
     from translate.config import preset_names, read_preset
     from translate.registry import REGISTRIES
+    from translate.zoo import listing as catalogue_listing
 
     listing: dict[str, list[dict[str, Any]]] = {
         kind: [{"name": e.name, "doc": e.doc} for e in reg] for kind, reg in REGISTRIES.items()
@@ -63,6 +64,7 @@ def models(as_json: bool, params: bool, size: int) -> None:
     listing["model"] = [
         {"name": n, "doc": read_preset("models", n).get("description", "")} for n in preset_names("models")
     ]
+    listing["catalogue"] = catalogue_listing()
     if params:
         from translate.models.measure import part_table
 
@@ -70,6 +72,14 @@ def models(as_json: bool, params: bool, size: int) -> None:
     if as_json:
         click.echo(json.dumps(listing, indent=2))
         return
+    click.echo("catalogue (trained models; translate pull NAME, then translate predict NAME ...):")
+    click.echo(f"  {'name':<30} {'here':<5} {'source':<11} {'metric':<14} task")
+    for row in listing["catalogue"]:
+        source = "shipped" if row["source"] == "shipped" else row["format"]
+        here = "yes" if row["on_this_machine"] else "no"
+        metric = row["metric"] or "not measured"
+        click.echo(f"  {row['name']:<30} {here:<5} {source:<11} {metric:<14} {row['task']}")
+    click.echo()
     for kind in ("model", *REGISTRIES):
         click.echo(f"{'losses' if kind == 'loss' else kind + 's'}:")
         for row in listing[kind]:
@@ -79,6 +89,23 @@ def models(as_json: bool, params: bool, size: int) -> None:
         click.echo(f"  {'kind':<14} {'name':<12} {'params':>14} {'GMACs':>10}")
         for row in listing["params"]:
             click.echo(f"  {row['kind']:<14} {row['name']:<12} {row['params']:>14,} {row['macs'] / 1e9:>10.2f}")
+
+
+# ------------------------------------------------------------------------------------------------- pull
+
+
+@main.command()
+@click.argument("name")
+@click.option("--file", "file", type=click.Path(), help="A checkpoint fetched by other means, used instead.")
+@click.option("--force", is_flag=True, help="Download and import again even if the model is on this machine.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar; warnings and errors only.")
+def pull(name: str, file: str | None, force: bool, quiet: bool) -> None:
+    """Download a catalogue model by name (see translate models), verify it and make it ready to run."""
+    from translate.zoo import pull as pull_model
+
+    _setup_logging(quiet)
+    run = pull_model(name, file=file, force=force, progress=not quiet)
+    click.echo(f"{name} is ready in {run}; run it with: translate predict {name} IMAGE --out DIR")
 
 
 # ------------------------------------------------------------------------------------------------ train
@@ -160,6 +187,85 @@ def train(
 
     run = run_training(resolved, resume=resume)
     click.echo(f"run directory: {run}")
+
+
+# ---------------------------------------------------------------------------------------- predict, export
+
+
+@main.command()
+@click.argument("run", metavar="RUN_OR_CHECKPOINT")
+@click.argument("inputs", nargs=-1, metavar="INPUT...")
+@click.option("--out", "-o", required=True, type=click.Path(), help="Folder for the translated images.")
+@click.option("--direction", type=click.Choice(["AtoB", "BtoA"]), default="AtoB", show_default=True,
+              help="CycleGAN runs: G_A (AtoB) or G_B (BtoA).")
+@click.option("--format", "image_format", type=click.Choice(["png", "jpg", "same"]), default="png", show_default=True,
+              help="Output file type; same keeps each input's.")
+@click.option("--size", help="Resize inputs to N or WxH pixels first (default: each image's own size).")
+@click.option("--side-by-side", "sbs", is_flag=True, help="Write input | output side by side.")
+@click.option("--tile", type=int, help="Translate in tiles of this many pixels (large images; bounded memory).")
+@click.option("--overlap", type=int, default=32, show_default=True, help="Pixels two tiles share, blended.")
+@click.option("--batch-size", type=int, default=1, show_default=True, help="Images (or tiles) per forward pass.")
+@click.option("--keep-dropout", is_flag=True, help="Keep pix2pix's dropout noise on at test time.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto", show_default=True,
+              help="bf16 autocast, or fp32; auto: fp32 unless bf16 was measured faster on this kind of device.")
+@click.option("--overwrite", is_flag=True, help="Write into an output folder that is not empty.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar; warnings and errors only.")
+def predict(
+    run: str,
+    inputs: tuple[str, ...],
+    out: str,
+    direction: str,
+    image_format: str,
+    size: str | None,
+    sbs: bool,
+    tile: int | None,
+    overlap: int,
+    batch_size: int,
+    keep_dropout: bool,
+    device: str,
+    precision: str,
+    overwrite: bool,
+    quiet: bool,
+) -> None:
+    """Translate images with a trained run: `translate predict RUN_OR_CHECKPOINT INPUT... --out DIR`.
+
+    INPUT: image files, folders (recursive; sub-folders are mirrored in DIR) or globs. Outputs keep each
+    input's name and size. Unreadable files are skipped with a warning; exit status 1 only if none was written.
+    """
+    from translate.errors import DataError
+    from translate.predict import check_output_folder, load, parse_size, predict_files
+
+    _setup_logging(quiet)
+    if not inputs:
+        raise DataError("no inputs; pass image files, folders or globs after the run, "
+                        "e.g. translate predict RUN photos/ --out DIR")
+    if batch_size < 1:
+        raise DataError(f"--batch-size {batch_size}: use 1 or more")
+    check_output_folder(Path(out), overwrite)
+    translator = load(run, direction=direction, device=device, keep_dropout=keep_dropout, precision=precision)
+    summary = predict_files(
+        translator, list(inputs), out, image_format=image_format, size=parse_size(size), sbs=sbs, tile=tile,
+        overlap=overlap, batch_size=batch_size, overwrite=overwrite, progress=not quiet,
+    )
+    if not summary.written:
+        raise DataError(f"nothing written to {out}: {summary.line().removeprefix('wrote 0 images, ')}")
+    click.echo(f"{summary.line()} -> {out}")
+
+
+@main.command()
+@click.argument("run", metavar="RUN_OR_CHECKPOINT")
+@click.option("--format", "image_format", type=click.Choice(["onnx", "torchscript"]), default="onnx", show_default=True)
+@click.option("--out", "-o", required=True, type=click.Path(), help="The file to write (model.onnx, model.pt).")
+@click.option("--direction", type=click.Choice(["AtoB", "BtoA"]), default="AtoB", show_default=True,
+              help="CycleGAN runs: G_A (AtoB) or G_B (BtoA).")
+def export(run: str, image_format: str, out: str, direction: str) -> None:
+    """Export a run's generator to ONNX or TorchScript (any batch, height and width), checked against PyTorch."""
+    from translate.export import CHECK_SIZE, export as export_run
+
+    diff = export_run(run, out, image_format=image_format, direction=direction)
+    click.echo(f"wrote {out} ({image_format}; input 'image' N x C x H x W in [-1, 1]); "
+               f"matches PyTorch to {diff:.1e} on a {CHECK_SIZE[0]}x{CHECK_SIZE[1]} image")
 
 
 # ---------------------------------------------------------------------------------------- import-weights
@@ -261,3 +367,60 @@ def data_preview(seeds: str, size: int, out: str) -> None:
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     scenes.preview(seed_list, size).save(out)
     click.echo(f"wrote {out}")
+
+
+# ------------------------------------------------------------------------------------------------- eval
+
+
+@main.command("eval")
+@click.argument("runs", nargs=-1, required=True, metavar="RUN...")
+@click.option("--style", "-s", help="Score on this style's test data (default: each run's own; coloring for baselines).")
+@click.option("--data", "data_root", type=click.Path(), help="Score on your own data folder (paired test split).")
+@click.option("--split", default="test", show_default=True, help="Which split of the data.")
+@click.option("--limit", default=100, show_default=True, help="Score the first N images of the split.")
+@click.option("--size", type=int, help="Image size in pixels (default: the run's or style's crop size).")
+@click.option("--batch-size", default=8, show_default=True)
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option("--inception", type=click.Path(), help="Inception-v3 weights for FID/KID (torchvision's inception_v3_google-*.pth).")
+@click.option("--out", "-o", type=click.Path(), help="Also write the report(s) to this JSON file.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of the table.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar; warnings and errors only.")
+def eval_command(
+    runs: tuple[str, ...],
+    style: str | None,
+    data_root: str | None,
+    split: str,
+    limit: int,
+    size: int | None,
+    batch_size: int,
+    device: str,
+    inception: str | None,
+    out: str | None,
+    as_json: bool,
+    quiet: bool,
+) -> None:
+    """Score runs, catalogue models or baselines (canny, dodge) on a style: `translate eval RUN... --style S`.
+
+    Paired L1/PSNR/SSIM always; FCN-score (labels2photo), line F-score (coloring) and style score (shinkai)
+    where they apply; FID/KID when Inception weights are on this machine. Several RUNs make one table; the
+    JSON is one report, or a list of them for several RUNs.
+    """
+    from translate.evaluate import evaluate_run, format_table
+    from translate.predict import choose_device
+    from translate.storage import write_json
+
+    _setup_logging(quiet)
+    reports = [
+        evaluate_run(run, style, data_root, split=split, limit=limit, size=size, batch_size=batch_size,
+                     device=choose_device(device), inception=inception, progress=not quiet)
+        for run in runs
+    ]
+    result: Any = reports[0] if len(reports) == 1 else reports
+    if out:
+        write_json(out, result)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+    else:
+        click.echo(format_table(reports))
+        if out:
+            click.echo(f"wrote {out}")

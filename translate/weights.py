@@ -1,14 +1,17 @@
-"""Import of checkpoints in other layouts onto our parts: the reference pix2pix/CycleGAN `latest_net_G.pth`.
+"""Import of checkpoints in other layouts onto our parts: the reference pix2pix/CycleGAN `latest_net_G.pth`,
+the CartoonGAN authors' `*_net_G_float.pth`, and this project's own safetensors; each becomes a run directory.
 
 The reference nests its U-Net as UnetSkipConnectionBlocks (`model.model.1.model.3.weight`) and keeps its
 ResNet in one Sequential (`model.10.conv_block.1.weight`). Rather than a table of names per depth, the mapping
 walks both state dicts module by module, in order, and pairs modules whose tensors have the same names and
-shapes: our generators register their layers in the order the reference does.
+shapes: our generators register their layers in the order the reference does. CartoonGAN's files name every
+layer (`conv01_1`, `in01_1.scale`, ..., `deconv03_1`); those names are mapped one by one.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from pathlib import Path
 from typing import Any, Mapping
@@ -22,6 +25,7 @@ from translate.registry import GENERATORS
 STATISTICS = {"running_mean", "running_var", "num_batches_tracked"}
 WRAPPER_KEYS = ("state_dict", "model", "netG", "net_G", "G", "generator", "params")
 REFERENCE_MODELS = {"unet": "pix2pix", "resnet": "cyclegan"}
+FORMATS = ("reference", "cartoongan", "translate")  # `translate`: this project's own checkpoints
 
 
 def _first_line(error: BaseException) -> str:
@@ -144,25 +148,67 @@ def infer_reference_settings(state: Mapping[str, torch.Tensor], generator: str) 
     return settings
 
 
+def _write_run(
+    run: Path,
+    net: nn.Module,
+    model: str,
+    generator: str,
+    settings: dict[str, Any],
+    source: dict[str, str],
+    channel_order: str,
+    header: str,
+    config: Mapping[str, Any] | None,
+) -> None:
+    """Write a complete run config (checked as any run's is) and the generator's weights as "G"."""
+    from translate.config import from_run, merge
+    from translate.rundir import save_networks, write_config
+
+    written: dict[str, Any] = {
+        "model": model,
+        "trainer": {"name": model},
+        "generator": {"name": generator, **settings},
+        "data": {
+            "in_channels": settings.get("in_channels", 3),
+            "out_channels": settings.get("out_channels", 3),
+            "channel_order": channel_order,
+        },
+        "source": {k: v for k, v in source.items() if v},
+    }
+    if config:
+        written = merge(written, dict(config))
+    from_run(written)  # refuse to write a run that no command could read back
+    write_config(run, written, header=header)
+    save_networks(run, {"G": net})
+
+
+def _check_out(out: str | os.PathLike[str], overwrite: bool) -> Path:
+    from translate.rundir import CONFIG_FILE
+
+    run = Path(out)
+    if (run / CONFIG_FILE).exists() and not overwrite:
+        raise ConfigError(f"{run} already holds a run; choose another folder or overwrite it")
+    return run
+
+
 def import_reference(
     file: str | os.PathLike[str],
     out: str | os.PathLike[str],
     generator: str = "unet",
     overwrite: bool = False,
+    *,
+    source: Mapping[str, str] | None = None,
+    config: Mapping[str, Any] | None = None,
     **generator_kwargs: Any,
 ) -> Path:
     """Turn a reference pix2pix/CycleGAN generator checkpoint into a run directory at `out`.
 
     Settings not given are read off the checkpoint's shapes (a unet_128 file gives depth 7). Writes
-    `config.toml` ({model, generator, source}) and `checkpoints/latest.safetensors` with the generator as "G".
+    `config.toml` ({model, trainer, generator, data, source}; `source` adds its non-empty url/sha256, `config`
+    is layered on top) and `checkpoints/latest.safetensors` with the generator as "G".
     """
-    from translate.rundir import CONFIG_FILE, save_networks, write_config
-
     if generator not in REFERENCE_MODELS:
         raise ConfigError(f"the reference layout has generators {', '.join(REFERENCE_MODELS)}, not '{generator}'")
-    run = Path(out)
-    if (run / CONFIG_FILE).exists() and not overwrite:
-        raise ConfigError(f"{run} already holds a run; choose another folder or overwrite it")
+    run = _check_out(out, overwrite)
     state = read_state_dict(file)
     settings = infer_reference_settings(state, generator)
     if "image_size" in generator_kwargs:  # a depth asked for by image size wins over the one read off
@@ -174,14 +220,152 @@ def import_reference(
     except CheckpointError as e:
         raise CheckpointError(f"{file}: {e}") from None
     net.load_state_dict(mapped, strict=True)
-    write_config(
-        run,
-        {
-            "model": REFERENCE_MODELS[generator],
-            "generator": {"name": generator, **settings},
-            "source": {"file": str(file), "format": "reference"},
-        },
-        header=f"imported from the reference pix2pix/CycleGAN checkpoint {file}",
-    )
-    save_networks(run, {"G": net})
+    _write_run(run, net, REFERENCE_MODELS[generator], generator, settings,
+               {"file": str(file), "format": "reference", **(source or {})}, "RGB",
+               f"imported from the reference pix2pix/CycleGAN checkpoint {file}", config)
+    return run
+
+
+# ------------------------------------------------------------------------------------------------ CartoonGAN
+
+_CARTOON_LEAVES = {"weight": "weight", "bias": "bias", "scale": "weight", "shift": "bias"}
+
+
+def cartoongan_names(n_blocks: int = 8) -> dict[str, str]:
+    """The CartoonGAN authors' module names (`conv01_1`, `in04_2`, `deconv01_1`, ...) -> ours (`stem.1`, ...).
+
+    Residual block i is their layer number 4 + i; the up blocks' norms follow the last block (in12_1 and
+    in13_1 with 8 blocks).
+    """
+    names = {"conv01_1": "stem.1", "in01_1": "stem.2"}
+    for level, number in enumerate((2, 3)):
+        names[f"conv{number:02d}_1"] = f"down.{level}.0"
+        names[f"conv{number:02d}_2"] = f"down.{level}.1"
+        names[f"in{number:02d}_1"] = f"down.{level}.2"
+    for i in range(n_blocks):
+        number = 4 + i
+        for half, (conv, norm) in ((1, (1, 2)), (2, (5, 6))):
+            names[f"conv{number:02d}_{half}"] = f"blocks.{i}.body.{conv}"
+            names[f"in{number:02d}_{half}"] = f"blocks.{i}.body.{norm}"
+    for level in range(2):
+        names[f"deconv{level + 1:02d}_1"] = f"up.{level}.0"
+        names[f"deconv{level + 1:02d}_2"] = f"up.{level}.1"
+        names[f"in{4 + n_blocks + level:02d}_1"] = f"up.{level}.2"
+    names["deconv03_1"] = "head.1"
+    return names
+
+
+def infer_cartoongan_settings(state: Mapping[str, torch.Tensor]) -> dict[str, Any]:
+    """`cartoon` generator keywords read off a CartoonGAN state dict (channels, width, n_blocks)."""
+    stem, head = state.get("conv01_1.weight"), state.get("deconv03_1.weight")
+    if stem is None or head is None or stem.dim() != 4 or head.dim() != 4:
+        keys = ", ".join(list(state)[:3])
+        raise CheckpointError(f"not a CartoonGAN generator: no conv01_1/deconv03_1 weights (it has {keys}, ...); "
+                              "pass a file such as Hayao_net_G_float.pth")
+    blocks = {int(m.group(1)) for k in state if (m := re.fullmatch(r"conv(\d+)_1\.weight", k))} - {1, 2, 3}
+    return {"in_channels": stem.shape[1], "out_channels": head.shape[0], "width": stem.shape[0],
+            "n_blocks": len(blocks)}
+
+
+def cartoongan_to_ours(state_dict: Mapping[str, torch.Tensor], generator: nn.Module) -> dict[str, torch.Tensor]:
+    """Rename a CartoonGAN state dict onto a `CartoonGenerator`'s keys (`in01_1.scale` -> `stem.2.weight`).
+
+    A dict already in our names passes through; one that does not fit raises CheckpointError naming the
+    first misfit key and shape.
+    """
+    ours = generator.state_dict()
+    state = dict(state_dict)
+    if state.keys() == ours.keys() and all(state[k].shape == ours[k].shape for k in state):
+        return state
+    names = cartoongan_names(len(generator.blocks))
+    hint = "; check the generator settings (width, n_blocks, channels)"
+    mapped: dict[str, torch.Tensor] = {}
+    for key, tensor in state.items():
+        module, _, leaf = key.rpartition(".")
+        target = f"{names[module]}.{_CARTOON_LEAVES[leaf]}" if module in names and leaf in _CARTOON_LEAVES else None
+        if target is None or target not in ours:
+            raise CheckpointError(f"checkpoint does not fit: unexpected {key} {tuple(tensor.shape)}{hint}")
+        if tensor.shape != ours[target].shape:
+            raise CheckpointError(f"checkpoint does not fit: it has {key} {tuple(tensor.shape)} where ours has "
+                                  f"{target} {tuple(ours[target].shape)}{hint}")
+        mapped[target] = tensor
+    missing = [k for k in ours if k not in mapped]
+    if missing:
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        raise CheckpointError(f"checkpoint does not fit: missing {missing[0]} {tuple(ours[missing[0]].shape)}"
+                              f"{more}{hint}")
+    return mapped
+
+
+def import_cartoongan(
+    file: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    overwrite: bool = False,
+    *,
+    source: Mapping[str, str] | None = None,
+    config: Mapping[str, Any] | None = None,
+    **generator_kwargs: Any,
+) -> Path:
+    """Turn a CartoonGAN authors' generator (`Shinkai_net_G_float.pth`) into a run directory at `out`.
+
+    The run's config says `data.channel_order = "BGR"`: the published networks take and give BGR in [-1, 1].
+    """
+    run = _check_out(out, overwrite)
+    state = read_state_dict(file)
+    try:
+        settings = infer_cartoongan_settings(state)
+        settings.update(generator_kwargs)
+        net = GENERATORS.create("cartoon", **settings)
+        mapped = cartoongan_to_ours(state, net)
+    except CheckpointError as e:
+        raise CheckpointError(f"{file}: {e}") from None
+    net.load_state_dict(mapped, strict=True)
+    _write_run(run, net, "cartoongan", "cartoon", settings,
+               {"file": str(file), "format": "cartoongan", **(source or {})}, "BGR",
+               f"imported from the CartoonGAN checkpoint {file}", config)
+    return run
+
+
+# ------------------------------------------------------------------------------------------ our own checkpoints
+
+
+def import_translate(
+    file: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    generator: str,
+    model: str,
+    network: str = "G",
+    overwrite: bool = False,
+    *,
+    source: Mapping[str, str] | None = None,
+    config: Mapping[str, Any] | None = None,
+    **generator_kwargs: Any,
+) -> Path:
+    """Turn one of this project's checkpoints (a run's `latest.safetensors`, or a bare generator) into a run dir.
+
+    The generator is taken from the tensors saved under `network` (G, G_A, ...) or, when none are, from the
+    whole file; it must fit `generator` built with `generator_kwargs`.
+    """
+    from translate.storage import unprefixed
+
+    run = _check_out(out, overwrite)
+    state = read_state_dict(file)
+    state = unprefixed(state, network) or state
+    net = GENERATORS.create(generator, **generator_kwargs)
+    ours = net.state_dict()
+    hint = "; check the generator settings and source.network"
+    for key, tensor in state.items():
+        if key not in ours:
+            raise CheckpointError(f"{file}: checkpoint does not fit: unexpected {key} {tuple(tensor.shape)}{hint}")
+        if tensor.shape != ours[key].shape:
+            raise CheckpointError(f"{file}: checkpoint does not fit: it has {key} {tuple(tensor.shape)} where ours "
+                                  f"has {tuple(ours[key].shape)}{hint}")
+    missing = [k for k in ours if k not in state and not k.endswith("num_batches_tracked")]
+    if missing:
+        raise CheckpointError(f"{file}: checkpoint does not fit: missing {missing[0]} "
+                              f"{tuple(ours[missing[0]].shape)}{hint}")
+    net.load_state_dict({**ours, **state}, strict=True)
+    _write_run(run, net, model, generator, dict(generator_kwargs),
+               {"file": str(file), "format": "translate", **(source or {})}, "RGB",
+               f"imported from the translate checkpoint {file}", config)
     return run
