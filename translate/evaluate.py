@@ -1,0 +1,477 @@
+"""Evaluation: what to measure for a style, measured over a test split, returned as a dict and drawn as a table.
+
+What each style gets (every report also has a FID/KID entry, "not computed: ..." without Inception weights):
+
+    labels2photo   L1, PSNR, SSIM + FCN-score (the segmenter judge reads the labels back from the photo)
+    sketch2photo   L1, PSNR, SSIM
+    coloring       L1, PSNR, SSIM + line precision, recall and F-score against the true line art
+    shinkai        L1, PSNR, SSIM to the true Shinkai rendering + style score (the style judge's verdicts)
+    --data DIR     L1, PSNR, SSIM (line scores too when the style's target is line art)
+
+Judges are trained on the embedded scenes world, so FCN-score and style score apply only to it. Anything that
+maps an NCHW batch in [-1, 1] to a batch can be evaluated (`evaluate`); `evaluate_run` does it for a run
+directory, a catalogue name or a registered baseline (`canny`, `dodge`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, Subset
+
+from translate import quality
+from translate.errors import TranslateError
+
+Translate = Callable[[torch.Tensor], torch.Tensor]
+
+BASELINE_STYLE = "coloring"  # the style a baseline is scored on when none is given
+
+
+# ------------------------------------------------------------------------------------------------ data
+
+
+def data_config(
+    style_or_config: str | dict[str, Any] | None = None,
+    data: str | Path | None = None,
+    size: int | None = None,
+) -> dict[str, Any]:
+    """The full config whose [data] table says what to evaluate on.
+
+    `style_or_config`: a style name (configs/styles/), a whole config (a run's), a bare [data] table, or None
+    (then `data` must name a folder). `data` replaces the data root; `size` the image size.
+    """
+    from translate import config as cfg
+
+    if isinstance(style_or_config, str):
+        style_data = cfg.read_preset("styles", style_or_config).get("data", {})
+        config = cfg.merge(cfg.DEFAULTS, {"style": style_or_config, "data": style_data})
+    elif isinstance(style_or_config, dict) and "data" in style_or_config:
+        config = cfg.merge(cfg.DEFAULTS, style_or_config)
+    elif isinstance(style_or_config, dict):
+        config = cfg.merge(cfg.DEFAULTS, {"data": style_or_config})
+    elif data:
+        config = cfg.merge(cfg.DEFAULTS, {})
+    else:
+        raise TranslateError("nothing to evaluate on: give a style (--style coloring) or a data folder (--data DIR)")
+    if data:
+        config["data"]["root"] = str(data)
+    if size is not None:
+        config["data"]["crop_size"] = int(size)
+        config["data"]["load_size"] = max(int(size), config["data"]["load_size"])
+    cfg.check_values(config)
+    return config
+
+
+def kinds(data: dict[str, Any]) -> tuple[str, str]:
+    """(source, target) renderings of a scenes-world task after its direction ("labels", "photo", ...); ("", "")
+    when the data has no task."""
+    from translate.data import scenes
+
+    task = scenes.TASKS.get(data["task"])
+    if task is None:
+        return "", ""
+    return (task.target, task.source) if data["direction"] == "BtoA" else (task.source, task.target)
+
+
+def plan(data: dict[str, Any]) -> dict[str, bool]:
+    """Which measurements apply to the data a [data] table describes."""
+    source, target = kinds(data)
+    world = not data["root"]
+    return {
+        "lines": target == "sketch",
+        "fcn": world and (source, target) == ("labels", "photo"),
+        "style": world and {source, target} == {"photo", "shinkai"},
+    }
+
+
+# ----------------------------------------------------------------------------------------- evaluation
+
+
+def evaluate(
+    fn: Translate,
+    style_or_config: str | dict[str, Any] | None = None,
+    *,
+    data: str | Path | None = None,
+    split: str = "test",
+    limit: int = 100,
+    size: int | None = None,
+    batch_size: int = 8,
+    device: torch.device | str = "cpu",
+    inception: str | Path | bool | None = None,
+    line_threshold: int = 128,
+    line_tolerance: float | None = None,
+    progress: bool = False,
+    name: str = "",
+) -> dict[str, Any]:
+    """Score `fn` (NCHW source batch in [-1, 1] -> output batch) on the first `limit` images of a split.
+
+    The scenes world's split grows to `limit` scenes when it is shorter. `line_tolerance` defaults to one
+    pixel per 64 of image width. `inception`: the Inception-v3 weights for FID and KID (None: look for them;
+    False: skip). Returns the report: a JSON-ready dict (see `format_table`).
+    """
+    from translate import judges
+    from translate.data.datasets import build_dataset
+
+    if limit < 1:
+        raise TranslateError(f"--limit {limit}: evaluate at least 1 image")
+    start = time.perf_counter()
+    config = data_config(style_or_config, data, size)
+    table = config["data"]
+    if not table["root"]:
+        table["n_test"] = max(table["n_test"], limit)
+    dataset = build_dataset(table, split=split, train=False)
+    n = min(len(dataset), limit)  # type: ignore[arg-type]
+    if n == 0:
+        raise TranslateError(f"split '{split}' of {table['root'] or 'the scenes world'} holds no images")
+    todo = plan(table)
+    device = torch.device(device)
+    tally = Tally(
+        segmenter=judges.get_judge(judges.SEGMENTER, device=device) if todo["fcn"] else None,
+        styler=judges.get_judge(judges.STYLE, device=device) if todo["style"] else None,
+        features=None if inception is False else judges.inception(inception or None, device),
+        lines=todo["lines"],
+        line_threshold=line_threshold,
+        line_tolerance=line_tolerance,
+    )
+    from tqdm import tqdm
+
+    loader = DataLoader(Subset(dataset, range(n)), batch_size=batch_size, shuffle=False)
+    for batch in tqdm(loader, desc=f"eval {name}".strip(), unit="batch", disable=not progress, leave=False):
+        with torch.no_grad():
+            output = fn(batch["A"].to(device))
+        tally.add(batch["A"], conform(output.detach().float().cpu(), batch["B"]), batch["B"])
+
+    report: dict[str, Any] = {
+        "name": name,
+        "style": config["style"] or None,
+        "data": table["root"] or f"scenes world (seed {table['seed']})",
+        "task": table["task"] or None,
+        "direction": table["direction"],
+        "split": split,
+        "n_images": n,
+        **tally.report(target_style=kinds(table)[1], fid_skipped=inception is False),
+    }
+    report["seconds"] = round(time.perf_counter() - start, 2)
+    return report
+
+
+class Tally:
+    """Running sums of every measurement over the batches of a split; `report()` turns them into numbers."""
+
+    def __init__(self, segmenter: Any = None, styler: Any = None, features: Any = None, lines: bool = False,
+                 line_threshold: int = 128, line_tolerance: float | None = None) -> None:
+        from translate.judges import N_CLASSES
+
+        self.segmenter, self.styler, self.features = segmenter, styler, features
+        self.lines = quality.LineCounts() if lines else None
+        self.line_threshold, self.line_tolerance = line_threshold, line_tolerance
+        self.image_size: list[int] = []
+        self.paired: dict[str, list[np.ndarray]] = {"l1": [], "psnr": [], "ssim": []}
+        self.seg_generated = np.zeros((N_CLASSES, N_CLASSES), np.int64)
+        self.seg_real = np.zeros_like(self.seg_generated)
+        self.style: dict[str, list[torch.Tensor]] = {"generated": [], "source": [], "target": []}
+        self.feats: dict[str, list[torch.Tensor]] = {"real": [], "fake": []}
+
+    def add(self, source: torch.Tensor, output: torch.Tensor, target: torch.Tensor) -> None:
+        """One batch: the sources, the model's outputs (conformed to the targets) and the true targets."""
+        from translate.judges import N_CLASSES
+
+        self.image_size = self.image_size or [int(target.shape[-2]), int(target.shape[-1])]
+        self.paired["l1"].append(quality.l1(output, target).numpy())
+        self.paired["psnr"].append(quality.psnr(output, target))
+        self.paired["ssim"].append(quality.ssim(output, target))
+        if self.lines is not None:
+            if self.line_tolerance is None:
+                self.line_tolerance = target.shape[-1] / 64  # one pixel at 64 px
+            self.lines += quality.line_counts(output, target, self.line_threshold, self.line_tolerance)
+        if self.segmenter is not None:
+            true = true_labels(source, self.segmenter.recipe.size)
+            self.seg_generated += quality.confusion(self.segmenter(output).numpy(), true, N_CLASSES)
+            self.seg_real += quality.confusion(self.segmenter(target).numpy(), true, N_CLASSES)
+        if self.styler is not None:
+            for key, images in (("generated", output), ("source", source), ("target", target)):
+                self.style[key].append(self.styler(images))
+        if self.features is not None:
+            self.feats["real"].append(self.features(target))
+            self.feats["fake"].append(self.features(output))
+
+    def report(self, target_style: str = "", fid_skipped: bool = False) -> dict[str, Any]:
+        """The measurements as a JSON-ready dict (no inf, no nan)."""
+        out: dict[str, Any] = {
+            "image_size": self.image_size,
+            "l1": _mean(self.paired["l1"]),
+            "psnr": _mean(self.paired["psnr"]),
+            "ssim": _mean(self.paired["ssim"]),
+            "psnr_cap": quality.PSNR_CAP,
+        }
+        if self.lines is not None:
+            out["lines"] = {**self.lines.scores(), "threshold": self.line_threshold,
+                            "tolerance_px": self.line_tolerance}
+        if self.segmenter is not None:
+            out["fcn"] = {
+                "generated": quality.segmentation_scores(self.seg_generated),
+                "real": quality.segmentation_scores(self.seg_real),  # the judge on true photos: the upper bound
+                "judge_size": self.segmenter.recipe.size,
+                "judge": _judge_summary(self.segmenter),
+            }
+        if self.styler is not None:
+            out["style_score"] = style_summary(self.styler, target_style, **self.style)
+        out["fid"] = fid_summary(self.feats["real"], self.feats["fake"], self.features, skipped=fid_skipped)
+        return out
+
+
+def conform(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """`output` with the channels and size of `target` (grey by luma, grey to RGB by copying, bilinear resize)."""
+    from translate.models.baselines import to_grey
+
+    if output.shape[1] != target.shape[1]:
+        if target.shape[1] == 1:
+            output = to_grey(output) * 2 - 1
+        elif output.shape[1] == 1:
+            output = output.expand(-1, target.shape[1], -1, -1)
+        else:
+            raise TranslateError(f"the model gives {output.shape[1]} channels but the targets have {target.shape[1]}")
+    if output.shape[-2:] != target.shape[-2:]:
+        output = F.interpolate(output, size=target.shape[-2:], mode="bilinear", antialias=True, align_corners=False)
+    return output.clamp(-1, 1)
+
+
+def true_labels(label_images: torch.Tensor, size: int) -> np.ndarray:
+    """The class maps of colour label images (NCHW in [-1, 1], palette colours), N x size x size (nearest)."""
+    from translate.data.scenes import decode_labels
+
+    rgb = ((label_images.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
+    labels = torch.from_numpy(np.stack([decode_labels(image) for image in rgb]).astype(np.int64))
+    if labels.shape[-2:] != (size, size):
+        labels = F.interpolate(labels[:, None].float(), size=(size, size), mode="nearest")[:, 0].long()
+    return labels.numpy()
+
+
+def style_summary(judge: Any, target_kind: str, generated: list[torch.Tensor], source: list[torch.Tensor],
+                  target: list[torch.Tensor]) -> dict[str, Any]:
+    """The style score: the share of outputs the classifier takes for the target style, beside its own accuracy
+    on the true renderings of the same scenes."""
+    want_shinkai = target_kind == "shinkai"
+
+    def called_target(probs: list[torch.Tensor]) -> float:
+        p = torch.cat(probs)
+        return float(((p >= 0.5) if want_shinkai else (p < 0.5)).float().mean())
+
+    real_target, real_source = called_target(target), 1 - called_target(source)
+    p_generated = torch.cat(generated)
+    return {
+        "score": called_target(generated),
+        "mean_prob": float(p_generated.mean() if want_shinkai else 1 - p_generated.mean()),
+        "target_style": target_kind,
+        "real_target_acc": real_target,  # true renderings of the target style called so: the upper bound
+        "real_source_acc": real_source,  # true source images called source
+        "real_acc": (real_target + real_source) / 2,
+        "judge_size": judge.recipe.size,
+        "judge": _judge_summary(judge),
+    }
+
+
+def fid_summary(real: list[torch.Tensor], fake: list[torch.Tensor], features: Any,
+                skipped: bool = False) -> dict[str, Any]:
+    """FID and KID of the outputs against the true targets, or why they were not computed."""
+    if skipped:
+        return {"fid": None, "kid": None, "kid_std": None, "note": "not computed: skipped"}
+    if features is None:
+        return {"fid": None, "kid": None, "kid_std": None, "note": "not computed: no Inception weights "
+                "(give --inception PATH or TRANSLATE_INCEPTION, or put torchvision's inception_v3_google-*.pth "
+                "in torch's hub checkpoints)"}
+    r, f = torch.cat(real).double().numpy(), torch.cat(fake).double().numpy()
+    if len(r) < 2:
+        return {"fid": None, "kid": None, "kid_std": None, "note": "not computed: needs at least 2 images"}
+    kid, kid_std = quality.kid_from_features(r, f)
+    return {"fid": quality.fid_from_features(r, f), "kid": kid, "kid_std": kid_std, "n": len(r),
+            "note": "torchvision Inception-v3 pool features (not comparable with TF-Inception figures); "
+                    "FID from few images is biased upwards"}
+
+
+def _judge_summary(judge: Any) -> dict[str, Any]:
+    card = judge.card
+    return {"key": card.get("key"), "heldout": card.get("heldout"), "train_seconds": card.get("train_seconds"),
+            "recipe": card.get("recipe")}
+
+
+def _mean(chunks: list[np.ndarray]) -> float | None:
+    values = np.concatenate(chunks) if chunks else np.array([])
+    values = values[np.isfinite(values)]
+    return float(values.mean()) if values.size else None
+
+
+# ------------------------------------------------------------------------------------------------ runs
+
+
+def baselines() -> list[str]:
+    """Registered generators that learn nothing (`trainable = False`): scored straight from their name."""
+    from translate.registry import GENERATORS
+
+    return [e.name for e in GENERATORS if getattr(e.build, "trainable", True) is False]
+
+
+def resolve_run(run: str | Path) -> tuple[str, Path | None]:
+    """("run", folder) for a run directory, a checkpoint file in one or a catalogue name; ("baseline", None)
+    for a baseline's name. Anything else is a one-line error naming the baselines."""
+    from translate.errors import CheckpointError
+    from translate.predict import resolve_run as find_run
+    from translate.registry import GENERATORS, closest
+
+    name = str(run)
+    if not Path(run).exists():
+        if name in baselines():
+            return "baseline", None
+        if name in GENERATORS:
+            raise TranslateError(f"'{name}' is an untrained generator; evaluate a run directory (translate train ... "
+                                 f"--out DIR), a catalogue model, or a baseline: {', '.join(baselines())}")
+    try:
+        return "run", find_run(run)
+    except CheckpointError:
+        if Path(run).exists():
+            raise
+    try:
+        from translate import zoo
+
+        known = zoo.names()
+    except ImportError:  # no catalogue in this build
+        known = []
+    hint = closest(name, [*baselines(), *known])
+    did_you_mean = f"; did you mean '{hint}'?" if hint else ""
+    raise TranslateError(f"'{name}' is not a run directory, a catalogue model or a baseline{did_you_mean} "
+                         f"(baselines: {', '.join(baselines())}; catalogue: translate models)")
+
+
+def evaluate_run(
+    run_or_baseline: str | Path,
+    style: str | None = None,
+    data: str | Path | None = None,
+    *,
+    device: torch.device | str = "cpu",
+    **options: Any,
+) -> dict[str, Any]:
+    """Evaluate a run directory, a catalogue model or a baseline on a style or a data folder.
+
+    A run is scored on its own data (its config's [data] table) unless `style` or `data` say otherwise;
+    a baseline on `style`, `data`, or else the coloring style. `options` are `evaluate`'s.
+    """
+    kind, run = resolve_run(run_or_baseline)
+    if kind == "baseline":
+        config = data_config(style or (None if data else BASELINE_STYLE), data, options.get("size"))
+        table = config["data"]
+        from translate.registry import create
+
+        net = create("generator", str(run_or_baseline), in_channels=table["in_channels"],
+                     out_channels=table["out_channels"]).to(device)
+        fn: Translate = net
+    else:
+        assert run is not None
+        config = run_data_config(run, style)
+        fn = run_translator(run_or_baseline, device)
+    report = evaluate(fn, config, data=data, device=device, name=str(run_or_baseline), **options)
+    report["kind"] = kind
+    return report
+
+
+def run_data_config(run: Path, style: str | None) -> dict[str, Any]:
+    """A run's config, with a style's [data] table over its own (keeping the network's channels) when given."""
+    from translate import config as cfg
+    from translate.rundir import read_config
+
+    config = cfg.from_run(read_config(run))
+    if style:
+        channels = {k: config["data"][k] for k in ("in_channels", "out_channels")}
+        style_data = cfg.read_preset("styles", style).get("data", {})
+        config["data"] = cfg.merge(cfg.DEFAULTS["data"], {**style_data, **channels})
+        config["style"] = style
+    return config
+
+
+def run_translator(run: str | Path, device: torch.device | str) -> Translate:
+    """The run's A -> B generator as a function of a batch (translate.predict loads it; `run` may be a
+    checkpoint file or a catalogue name too)."""
+    from translate.predict import load
+
+    return load(run, direction="AtoB", device=device).translate_tensor
+
+
+# ----------------------------------------------------------------------------------------------- table
+
+
+def _fmt(value: Any, digits: int = 4) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:.{digits}f}"
+
+
+def format_table(reports: list[dict[str, Any]] | dict[str, Any]) -> str:
+    """Reports of one style as a text table: a row per model (and the judges' score of the true images)."""
+    reports = [reports] if isinstance(reports, dict) else list(reports)
+    first = reports[0]
+    h, w = first["image_size"]
+    lines = [f"{first['style'] or 'data'}: {first['data']}"
+             f"{' ' + first['task'] if first['task'] else ''} ({first['direction']}), {first['split']} split, "
+             f"{first['n_images']} images at {h}x{w}"]
+    columns: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
+        ("L1", lambda r: _fmt(r["l1"])),
+        ("PSNR", lambda r: _fmt(r["psnr"], 2)),
+        ("SSIM", lambda r: _fmt(r["ssim"])),
+    ]
+    if any("lines" in r for r in reports):
+        columns += [(f"line {k}", lambda r, key=key: _fmt(r.get("lines", {}).get(key))) for k, key in
+                    (("P", "precision"), ("R", "recall"), ("F", "f_score"))]
+    if any("fcn" in r for r in reports):
+        columns += [(label, lambda r, key=key: _fmt(r.get("fcn", {}).get("generated", {}).get(key))) for label, key in
+                    (("pixel acc", "pixel_acc"), ("class acc", "class_acc"), ("class IoU", "class_iou"))]
+    if any("style_score" in r for r in reports):
+        columns.append(("style", lambda r: _fmt(r.get("style_score", {}).get("score"))))
+    if any(r["fid"]["fid"] is not None for r in reports):
+        columns += [("FID", lambda r: _fmt(r["fid"]["fid"], 2)), ("KID", lambda r: _fmt(r["fid"]["kid"]))]
+
+    rows = [[r["name"] or "(function)"] + [cell(r) for _, cell in columns] for r in reports]
+    truth = _truth_row(first, [label for label, _ in columns])
+    if truth:
+        rows.append(truth)
+    headers = ["model"] + [label for label, _ in columns]
+    widths = [max(len(str(row[i])) for row in [headers, *rows]) for i in range(len(headers))]
+    for row in [headers, *rows]:
+        lines.append("  ".join(c.ljust(widths[i]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(row)))
+
+    if "fcn" in first:
+        lines.append(_judge_line("segmenter", first["fcn"], "pixel_acc", "held-out pixel acc"))
+    if "style_score" in first:
+        s = first["style_score"]
+        lines.append(f"style classifier: accuracy {s['real_acc']:.3f} on this split's true renderings "
+                     f"({s['target_style']} {s['real_target_acc']:.3f}, source {s['real_source_acc']:.3f}); "
+                     + _judge_line("", s, "accuracy", "held-out accuracy").strip())
+    if "lines" in first:
+        lines.append(f"lines: darker than {first['lines']['threshold']}/255, matched within "
+                     f"{first['lines']['tolerance_px']:g} px")
+    fid = [r["fid"] for r in reports if r["fid"]["fid"] is None]
+    lines.append(f"FID/KID: {fid[0]['note']}" if fid else f"FID/KID: {first['fid']['note']}")
+    lines.append(f"PSNR of identical images is capped at {first['psnr_cap']:g} dB")
+    return "\n".join(lines)
+
+
+def _truth_row(report: dict[str, Any], labels: list[str]) -> list[str] | None:
+    """The judges' scores of the true targets, the ceiling a model can reach; None when no judge ran."""
+    if "fcn" not in report and "style_score" not in report:
+        return None
+    real = report.get("fcn", {}).get("real", {})
+    values = {"pixel acc": real.get("pixel_acc"), "class acc": real.get("class_acc"),
+              "class IoU": real.get("class_iou"),
+              "style": report.get("style_score", {}).get("real_target_acc")}
+    return ["(true images)"] + [_fmt(values[label]) if label in values else "-" for label in labels]
+
+
+def _judge_line(what: str, part: dict[str, Any], key: str, label: str) -> str:
+    judge = part["judge"]
+    heldout = (judge.get("heldout") or {}).get(key)
+    return (f"{what + ': ' if what else ''}{label} {_fmt(heldout, 3)} on its own held-out scenes at "
+            f"{part['judge_size']} px (judge {judge['key']}, trained in {judge['train_seconds']} s)")
