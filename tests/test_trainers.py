@@ -1,0 +1,203 @@
+"""Trainers: each one steps on each kind of data with finite losses; pools, phases, schedules, swaps."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+import torch
+from torch.utils.data import default_collate
+
+from translate.config import resolve
+from translate.data.datasets import build_dataset
+from translate.trainers.checkpoint import join_tensors, split_tensors
+from translate.trainers.image_pool import ImagePool
+from translate.trainers.loop import build_trainer
+from translate.trainers.rng import seed_everything
+from translate.trainers.schedule import Schedule
+
+
+def tiny_config(model: str, style: str, *assignments: str, **data: object) -> dict:
+    """A config at 32 px, widths 8, one residual block: a step takes milliseconds."""
+    extra = [] if model == "pix2pix" else ["generator.n_blocks=1"]
+    return resolve(
+        model,
+        style,
+        overrides={"data": {"n_train": 4, "n_test": 2, "crop_size": 32, "load_size": 36, **data},
+                   "train": {"batch_size": 2, "quiet": True}},
+        assignments=["generator.width=8", "discriminator.width=8", *extra, *assignments],
+    )
+
+
+def batch_of(config: dict, split: str = "train", n: int = 2) -> dict:
+    dataset = build_dataset(config["data"], split)
+    return default_collate([dataset[i] for i in range(n)])
+
+
+def run_steps(config: dict, steps: int = 2) -> tuple[object, list[dict[str, float]]]:
+    seed_everything(0)
+    trainer = build_trainer(config, torch.device("cpu"))
+    trainer.set_progress(10**6, 0, 1)  # past any initialisation phase
+    history = []
+    for _ in range(steps):
+        history.append(trainer.step(trainer.prepare(batch_of(config))))
+    return trainer, history
+
+
+@pytest.mark.parametrize(
+    "model, style",
+    [
+        ("pix2pix", "coloring"),  # paired, RGB -> grey
+        ("pix2pix", "sketch2photo"),  # paired, grey -> RGB
+        ("pix2pix", "labels2photo"),
+        ("cyclegan", "shinkai"),  # unpaired
+        ("cyclegan", "coloring"),  # unpaired model on paired data, channels differ: no identity loss
+        ("cartoongan", "shinkai"),
+    ],
+)
+def test_each_trainer_steps_with_finite_losses(model, style):
+    trainer, history = run_steps(tiny_config(model, style))
+    for losses in history:
+        assert losses and all(math.isfinite(v) for v in losses.values()), losses
+    if model == "cyclegan":
+        assert ("idt_A" in history[0]) == (style == "shinkai")
+    sample = trainer.sample(batch_of(tiny_config(model, style), "test"))
+    assert all(t.shape[0] == 2 and t.shape[-1] == 32 for t in sample.values())
+    assert list(sample)[0] in ("input", "A", "photo")
+
+
+@pytest.mark.parametrize("model", ["pix2pix", "cyclegan", "cartoongan"])
+def test_trainers_read_image_folders(tmp_path, model):
+    from translate.data import scenes
+
+    task = "photo2sketch" if model == "pix2pix" else "photo2shinkai"
+    scenes.write_task(task, n=3, size=36, seed=0, out=tmp_path, n_test=2)
+    style = "coloring" if model == "pix2pix" else "shinkai"
+    _, history = run_steps(tiny_config(model, style, root=str(tmp_path)), steps=1)
+    assert all(math.isfinite(v) for v in history[0].values())
+
+
+@pytest.mark.parametrize("model, style", [("pix2pix", "coloring"), ("cyclegan", "shinkai"), ("cartoongan", "shinkai")])
+@pytest.mark.parametrize("generator, discriminator", [("unet", "patch"), ("resnet", "pixel"), ("unet", "image")])
+def test_any_generator_and_discriminator_swap_in(model, style, generator, discriminator):
+    table = {"generator": {"name": generator, "width": 8}, "discriminator": {"name": discriminator, "width": 8}}
+    if discriminator == "patch":
+        table["discriminator"]["n_layers"] = 1
+    if generator == "resnet":
+        table["generator"]["n_blocks"] = 1
+    config = resolve(model, style, overrides={
+        **table, "data": {"n_train": 2, "n_test": 2, "crop_size": 32, "load_size": 36}, "train": {"batch_size": 2}})
+    _, history = run_steps(config, steps=1)
+    assert all(math.isfinite(v) for v in history[0].values())
+
+
+def test_unet_depth_fits_the_crop_size():
+    trainer = build_trainer(tiny_config("pix2pix", "coloring"), torch.device("cpu"))
+    assert trainer.G.depth == 5  # 32 px: 2**5
+
+
+def test_pix2pix_discriminator_is_conditional():
+    trainer = build_trainer(tiny_config("pix2pix", "coloring"), torch.device("cpu"))
+    first = next(m for m in trainer.D.modules() if isinstance(m, torch.nn.Conv2d))
+    assert first.in_channels == 3 + 1  # photo + colouring page
+
+
+def test_image_pool_fills_then_swaps_half_the_time():
+    random.seed(0)
+    pool = ImagePool(4)
+    first = torch.arange(4.0).view(4, 1, 1, 1)
+    assert torch.equal(pool.query(first), first) and len(pool) == 4  # filling: returned as given
+    swapped = 0
+    for i in range(200):
+        new = torch.full((1, 1, 1, 1), 100.0 + i)
+        out = pool.query(new)
+        assert out.shape == new.shape
+        swapped += int(out.item() != new.item())
+    assert 70 < swapped < 130  # about half come from the pool
+    assert len(pool) == 4
+
+
+def test_image_pool_state_round_trip_and_size_zero():
+    pool = ImagePool(3)
+    pool.query(torch.randn(2, 3, 4, 4))
+    again = ImagePool(3)
+    again.load_state_dict(pool.state_dict())
+    assert len(again) == 2 and torch.equal(again.images[1], pool.images[1])
+    x = torch.randn(2, 3, 4, 4, requires_grad=True)
+    out = ImagePool(0).query(x)
+    assert torch.equal(out, x) and not out.requires_grad
+
+
+def test_cyclegan_pools_feed_the_discriminators():
+    config = tiny_config("cyclegan", "shinkai", "trainer.pool_size=3")
+    trainer, _ = run_steps(config, steps=2)
+    assert len(trainer.pool_a) == 3 and len(trainer.pool_b) == 3
+
+
+def test_cartoongan_initialisation_trains_content_only():
+    config = tiny_config("cartoongan", "shinkai", "trainer.init_epochs=1.0", "trainer.init_fraction=0.5")
+    seed_everything(0)
+    trainer = build_trainer(config, torch.device("cpu"))
+    d_before = {k: v.clone() for k, v in trainer.D.state_dict().items()}
+    g_before = {k: v.clone() for k, v in trainer.G.state_dict().items()}
+    trainer.set_progress(0, total_steps=8, steps_per_epoch=2)
+    assert trainer.init_steps == 2 and trainer.initialising()
+    batch = trainer.prepare(batch_of(config))
+    assert "B_smooth" not in batch  # not needed yet
+    losses = trainer.step(batch)
+    assert set(losses) == {"content"}
+    assert all(torch.equal(v, trainer.D.state_dict()[k]) for k, v in d_before.items())
+    assert not trainer.optimizers["D"].state  # D's optimiser never stepped
+    assert any(not torch.equal(v, trainer.G.state_dict()[k]) for k, v in g_before.items())
+    trainer.set_progress(2, total_steps=8, steps_per_epoch=2)
+    batch = trainer.prepare(batch_of(config))
+    assert batch["B_smooth"].shape == batch["B"].shape
+    assert {"G_GAN", "D_real", "D_fake", "D_smooth", "content"} <= set(trainer.step(batch))
+
+
+def test_cartoongan_short_runs_initialise_for_a_fraction():
+    trainer = build_trainer(tiny_config("cartoongan", "shinkai"), torch.device("cpu"))
+    trainer.set_progress(0, total_steps=1000, steps_per_epoch=500)
+    assert trainer.init_steps == 100  # 10 epochs would be 5000 steps; 10 % of the run instead
+    trainer.set_progress(0, total_steps=200 * 500, steps_per_epoch=500)
+    assert trainer.init_steps == 5000  # the paper's 10 epochs
+
+
+def test_linear_schedule_is_the_reference_per_epoch():
+    table = {"name": "linear", "n_epochs": 100, "n_epochs_decay": 100, "step_size": 50, "gamma": 0.1}
+    s = Schedule.from_config(table, total_steps=200 * 10, steps_per_epoch=10, per_epoch=True)
+    reference = lambda epoch: 1.0 - max(0, epoch + 1 - 100) / float(100 + 1)  # noqa: E731
+    for epoch in (0, 50, 99, 100, 150, 199):
+        assert s.factor(epoch * 10 + 3) == pytest.approx(reference(epoch))
+
+
+def test_schedules_stretch_to_short_runs():
+    table = {"name": "linear", "n_epochs": 100, "n_epochs_decay": 100, "step_size": 1, "gamma": 0.5}
+    s = Schedule.from_config(table, total_steps=100, steps_per_epoch=10, per_epoch=False)
+    assert s.factor(0) == 1.0 and s.factor(50) == pytest.approx(1.0) and s.factor(75) == pytest.approx(0.5)
+    assert s.factor(100) == pytest.approx(0.0)
+    step = Schedule.from_config({**table, "name": "step"}, 100, 10, per_epoch=False)
+    assert step.factor(9) == 1.0 and step.factor(10) == 0.5 and step.factor(25) == 0.25
+    cosine = Schedule.from_config({**table, "name": "cosine"}, 100, 10, per_epoch=False)
+    assert cosine.factor(0) == 1.0 and cosine.factor(50) == pytest.approx(0.5) and cosine.factor(100) == pytest.approx(0.0)
+    assert Schedule.from_config({**table, "name": "constant"}, 100, 10, False).factor(99) == 1.0
+
+
+def test_checkpoint_state_splits_into_json_and_tensors():
+    import json
+
+    state = {"state": {0: {"step": torch.tensor(3.0), "exp_avg": torch.ones(2)}}, "groups": [{"betas": (0.5, 0.9)}],
+             "pool": None}
+    tensors: dict = {}
+    text = json.dumps(split_tensors(state, tensors))
+    back = join_tensors(json.loads(text), tensors)
+    assert torch.equal(back["state"][0]["exp_avg"], torch.ones(2)) and back["groups"][0]["betas"] == [0.5, 0.9]
+    assert back["pool"] is None and len(tensors) == 2
+
+
+def test_pix2pix_refuses_unpaired_data():
+    from translate.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="--model cyclegan"):
+        build_trainer(tiny_config("pix2pix", "shinkai"), torch.device("cpu"))

@@ -1,0 +1,203 @@
+"""What every trainer shares: building its parts from the config, Adam, mixed precision, and a state dict.
+
+A trainer owns its networks, optimisers and losses and exposes `step(batch) -> {loss name: float}`,
+`translate(x)` (the main direction, for the held-out metric), `sample(batch)` (named image columns for the
+sample grids) and `state_dict()` / `load_state_dict()`. It knows nothing of loops, files or logging.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Callable, Iterator
+
+import torch
+from torch import nn
+
+from translate.registry import create, registry
+
+
+class Trainer:
+    """Base of the trainers: parts from config tables, optimisers, autocast, DDP-aware calls, state.
+
+    Subclasses set `self.networks` (name -> module, the names used in checkpoints: G, D, G_A, ...) and
+    `self.optimizers` (name -> optimiser), then implement `step`, `translate` and `sample`.
+    """
+
+    def __init__(self, config: dict[str, Any], device: torch.device | str) -> None:
+        self.config = config
+        self.device = torch.device(device)
+        self.networks: dict[str, nn.Module] = {}
+        self.optimizers: dict[str, torch.optim.Optimizer] = {}
+        # Choices the trainer made at run time that the run's config.toml should record (e.g. VGG weights).
+        self.resolved: dict[str, dict[str, Any]] = {}
+        self._calls: dict[str, Callable[..., torch.Tensor]] = {}
+        self._autocast_dtype: torch.dtype | None = None
+        self._scaler: torch.amp.GradScaler | None = None
+        self.step_count = 0  # steps done, set by the loop before each step
+        self.total_steps = 0
+        self.steps_per_epoch = 1
+
+    # ------------------------------------------------------------------------------------------ building
+
+    @property
+    def in_channels(self) -> int:
+        return int(self.config["data"]["in_channels"])
+
+    @property
+    def out_channels(self) -> int:
+        return int(self.config["data"]["out_channels"])
+
+    def build_generator(self, in_channels: int, out_channels: int) -> nn.Module:
+        """The [generator] table's part, with the channels given; a U-Net's depth fits the crop size."""
+        table = {k: v for k, v in self.config["generator"].items() if k != "name"}
+        name = self.config["generator"]["name"]
+        table.update(in_channels=in_channels, out_channels=out_channels)
+        keywords = registry("generator").entry(name).keywords() or []
+        if "image_size" in keywords and "image_size" not in table and "depth" not in table:
+            table["image_size"] = int(self.config["data"]["crop_size"])
+        return create("generator", name, **table).to(self.device)
+
+    def build_discriminator(self, in_channels: int) -> nn.Module:
+        """The [discriminator] table's part, taking `in_channels` (pix2pix: source + target channels)."""
+        table = {k: v for k, v in self.config["discriminator"].items() if k != "name"}
+        table["in_channels"] = in_channels
+        return create("discriminator", self.config["discriminator"]["name"], **table).to(self.device)
+
+    def build_gan_loss(self) -> nn.Module:
+        """The [loss] table's GAN objective."""
+        table = {k: v for k, v in self.config["loss"].items() if k != "name"}
+        return create("loss", self.config["loss"]["name"], **table).to(self.device)
+
+    def adam(self, *modules: nn.Module) -> torch.optim.Optimizer:
+        """Adam over the parameters of `modules`, from the [optim] table (lr 2e-4, betas (0.5, 0.999))."""
+        optim = self.config["optim"]
+        if optim.get("name", "adam") != "adam":
+            from translate.errors import ConfigError
+
+            raise ConfigError(f"optim.name '{optim['name']}' is not supported; use adam")
+        params = [p for m in modules for p in m.parameters()]
+        return torch.optim.Adam(
+            params, lr=optim["lr"], betas=(optim["beta1"], optim["beta2"]), weight_decay=optim["weight_decay"]
+        )
+
+    # ---------------------------------------------------------------- run-time choices, set by the loop
+
+    def use_precision(self, dtype: torch.dtype | None) -> None:
+        """Run forwards under autocast in `dtype` (None: fp32); fp16 adds a gradient scaler."""
+        self._autocast_dtype = dtype
+        self._scaler = torch.amp.GradScaler(self.device.type) if dtype == torch.float16 else None
+
+    def use_channels_last(self) -> None:
+        """Keep every network's weights in channels-last memory order."""
+        for net in self.networks.values():
+            net.to(memory_format=torch.channels_last)
+
+    def distribute(self, wrap: Callable[[nn.Module], nn.Module]) -> None:
+        """Wrap each network for data-parallel training (DDP); `call` then goes through the wrapper."""
+        self._calls = {name: wrap(net) for name, net in self.networks.items()}
+
+    def set_progress(self, step: int, total_steps: int, steps_per_epoch: int) -> None:
+        """Where training stands (steps done before this step); trainers with phases read it."""
+        self.step_count, self.total_steps, self.steps_per_epoch = step, total_steps, steps_per_epoch
+
+    # ------------------------------------------------------------------------------ helpers for `step`
+
+    def call(self, name: str, *inputs: torch.Tensor) -> torch.Tensor:
+        """Run network `name` for a training update: through its DDP wrapper when distributed.
+
+        A network that is frozen for this update (D in the generator's update) is called directly as
+        `self.networks[name]`: a DDP wrapper would wait for gradients that never come.
+        """
+        return self._calls.get(name, self.networks[name])(*inputs)
+
+    def autocast(self) -> contextlib.AbstractContextManager[Any]:
+        """Autocast for forwards at the run's precision (a no-op in fp32)."""
+        if self._autocast_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self._autocast_dtype)
+
+    def backward(self, loss: torch.Tensor) -> None:
+        """loss.backward(), scaled when training in fp16."""
+        (self._scaler.scale(loss) if self._scaler is not None else loss).backward()
+
+    def update(self, name: str) -> None:
+        """Step optimiser `name` (through the gradient scaler in fp16)."""
+        if self._scaler is not None:
+            self._scaler.step(self.optimizers[name])
+        else:
+            self.optimizers[name].step()
+
+    def end_step(self) -> None:
+        """Called by the loop after each step: the fp16 scaler adapts its scale once per step."""
+        if self._scaler is not None:
+            self._scaler.update()
+
+    @staticmethod
+    def set_requires_grad(modules: nn.Module | list[nn.Module], flag: bool) -> None:
+        """Freeze or unfreeze whole networks (the D while G learns), as the reference does."""
+        for module in modules if isinstance(modules, list) else [modules]:
+            for p in module.parameters():
+                p.requires_grad_(flag)
+
+    @contextlib.contextmanager
+    def inference(self, eval_mode: bool = True) -> Iterator[None]:
+        """No gradients, the run's autocast, and networks in eval mode (or train mode), restored afterwards."""
+        modes = {name: net.training for name, net in self.networks.items()}
+        try:
+            for net in self.networks.values():
+                net.train(not eval_mode)
+            with torch.no_grad(), self.autocast():
+                yield
+        finally:
+            for name, net in self.networks.items():
+                net.train(modes[name])
+
+    # ---------------------------------------------------------------------------- the trainer's face
+
+    def prepare(self, batch: dict[str, Any]) -> dict[str, Any]:
+        """Add what the trainer needs to a CPU batch before it moves to the device (default: nothing)."""
+        return batch
+
+    def step(self, batch: dict[str, Any]) -> dict[str, float]:
+        """One optimisation step on `batch`; returns each loss as a float."""
+        raise NotImplementedError
+
+    def translate(self, source: torch.Tensor) -> torch.Tensor:
+        """The main direction (A -> B) on a batch of source images, for the held-out metric."""
+        raise NotImplementedError
+
+    def sample(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+        """Named image columns for a sample grid, in order: input, output(s), target where there is one."""
+        raise NotImplementedError
+
+    def extra_state(self) -> dict[str, Any]:
+        """State beyond networks and optimisers (an image pool, say); tensors allowed."""
+        return {}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        """Restore what `extra_state` returned."""
+
+    def state_dict(self) -> dict[str, Any]:
+        """Networks, optimisers, the fp16 scaler and extra state: everything to resume exactly."""
+        return {
+            "networks": {name: net.state_dict() for name, net in self.networks.items()},
+            "optimizers": {name: opt.state_dict() for name, opt in self.optimizers.items()},
+            "scaler": self._scaler.state_dict() if self._scaler is not None else {},
+            "extra": self.extra_state(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what `state_dict` returned (networks strictly)."""
+        for name, net in self.networks.items():
+            net.load_state_dict(state["networks"][name])
+        for name, opt in self.optimizers.items():
+            if name in state.get("optimizers", {}):
+                opt.load_state_dict(state["optimizers"][name])
+        if self._scaler is not None and state.get("scaler"):
+            self._scaler.load_state_dict(state["scaler"])
+        self.load_extra_state(state.get("extra", {}))
+
+
+def as_rgb(images: torch.Tensor) -> torch.Tensor:
+    """Grey (N, 1, H, W) images repeated to three channels; RGB returned as is (for grids and VGG)."""
+    return images.expand(-1, 3, -1, -1) if images.shape[1] == 1 else images

@@ -1,0 +1,115 @@
+"""CycleGAN (Zhu et al. 2017): unpaired translation both ways, tied together by cycle consistency."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from translate.registry import TRAINERS
+from translate.trainers.base import Trainer
+from translate.trainers.image_pool import ImagePool
+
+
+@TRAINERS.register("cyclegan", "unpaired: G_A, G_B, D_A, D_B, cycle + identity losses, image pools")
+class CycleGANTrainer(Trainer):
+    """G_A: A -> B and G_B: B -> A, each judged by its own D (D_A on domain B, D_B on domain A).
+
+    As the reference's CycleGANModel: G loss = G_A + G_B (GAN) + lambda_a |G_B(G_A(A)) - A|
+    + lambda_b |G_A(G_B(B)) - B| + identity terms lambda_identity * lambda |G_A(B) - B| (and for G_B),
+    the identity only when both domains have the same channels. Each D sees fakes from an `ImagePool`
+    of `pool_size` past images and its loss is halved.
+    """
+
+    def __init__(
+        self,
+        config: dict[str, Any],
+        device: torch.device | str,
+        *,
+        lambda_a: float = 10.0,
+        lambda_b: float = 10.0,
+        lambda_identity: float = 0.5,
+        pool_size: int = 50,
+    ) -> None:
+        super().__init__(config, device)
+        self.lambda_a, self.lambda_b = lambda_a, lambda_b
+        self.lambda_identity = lambda_identity if self.in_channels == self.out_channels else 0.0
+        self.G_A = self.build_generator(self.in_channels, self.out_channels)
+        self.G_B = self.build_generator(self.out_channels, self.in_channels)
+        self.D_A = self.build_discriminator(self.out_channels)
+        self.D_B = self.build_discriminator(self.in_channels)
+        self.gan_loss = self.build_gan_loss()
+        self.pool_a, self.pool_b = ImagePool(pool_size), ImagePool(pool_size)  # fakes of A, fakes of B
+        self.networks = {"G_A": self.G_A, "G_B": self.G_B, "D_A": self.D_A, "D_B": self.D_B}
+        self.optimizers = {"G": self.adam(self.G_A, self.G_B), "D": self.adam(self.D_A, self.D_B)}
+
+    def step(self, batch: dict[str, Any]) -> dict[str, float]:
+        real_a, real_b = batch["A"], batch["B"]
+        with self.autocast():
+            fake_b = self.call("G_A", real_a)
+            rec_a = self.call("G_B", fake_b)
+            fake_a = self.call("G_B", real_b)
+            rec_b = self.call("G_A", fake_a)
+
+        # Generators, with both D frozen.
+        self.set_requires_grad([self.D_A, self.D_B], False)
+        self.optimizers["G"].zero_grad(set_to_none=True)
+        with self.autocast():
+            losses: dict[str, torch.Tensor] = {}
+            if self.lambda_identity > 0:
+                idt_a = self.call("G_A", real_b)
+                idt_b = self.call("G_B", real_a)
+                losses["idt_A"] = F.l1_loss(idt_a.float(), real_b.float()) * self.lambda_b * self.lambda_identity
+                losses["idt_B"] = F.l1_loss(idt_b.float(), real_a.float()) * self.lambda_a * self.lambda_identity
+            losses["G_A"] = self.gan_loss(self.D_A(fake_b), True, for_discriminator=False)
+            losses["G_B"] = self.gan_loss(self.D_B(fake_a), True, for_discriminator=False)
+            losses["cycle_A"] = F.l1_loss(rec_a.float(), real_a.float()) * self.lambda_a
+            losses["cycle_B"] = F.l1_loss(rec_b.float(), real_b.float()) * self.lambda_b
+            loss_g = sum(losses.values())
+        self.backward(loss_g)
+        self.update("G")
+
+        # Discriminators, on pooled past fakes.
+        self.set_requires_grad([self.D_A, self.D_B], True)
+        self.optimizers["D"].zero_grad(set_to_none=True)
+        with self.autocast():
+            losses["D_A"] = self._d_loss("D_A", real_b, self.pool_b.query(fake_b))
+            losses["D_B"] = self._d_loss("D_B", real_a, self.pool_a.query(fake_a))
+        self.backward(losses["D_A"] + losses["D_B"])
+        self.update("D")
+        order = ("D_A", "G_A", "cycle_A", "idt_A", "D_B", "G_B", "cycle_B", "idt_B")  # the reference's
+        return {name: losses[name].item() for name in order if name in losses}
+
+    def _d_loss(self, name: str, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        loss_real = self.gan_loss(self.call(name, real), True)
+        loss_fake = self.gan_loss(self.call(name, fake), False)
+        penalty = self.gan_loss.penalty(lambda x: self.call(name, x), real, fake)
+        return (loss_real + loss_fake) * 0.5 + penalty
+
+    def translate(self, source: torch.Tensor) -> torch.Tensor:
+        with self.inference():
+            return self.G_A(source).float()
+
+    def sample(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+        real_a, real_b = batch["A"], batch["B"]
+        with self.inference():
+            fake_b, fake_a = self.G_A(real_a), self.G_B(real_b)
+            rec_a, rec_b = self.G_B(fake_b), self.G_A(fake_a)
+        # Held-out data of an unpaired style is paired (photo | its true rendering): both are targets.
+        return {
+            "A": real_a,
+            "G_A(A)": fake_b.float(),
+            "G_B(G_A(A))": rec_a.float(),
+            "B (target)": real_b,
+            "G_B(B)": fake_a.float(),
+            "G_A(G_B(B))": rec_b.float(),
+        }
+
+    def extra_state(self) -> dict[str, Any]:
+        return {"pool_A": self.pool_a.state_dict(), "pool_B": self.pool_b.state_dict()}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        if "pool_A" in state:
+            self.pool_a.load_state_dict(state["pool_A"], self.device)
+            self.pool_b.load_state_dict(state["pool_B"], self.device)

@@ -1,0 +1,410 @@
+"""The one training loop: data, steps, learning-rate schedule, logs, samples, checkpoints, resume.
+
+`train(config)` works for every trainer: it builds the data and the trainer from the resolved config,
+then for each batch calls `trainer.step(batch)` and around it does everything else:
+
+- a tqdm bar with the current losses and images/s, a line per epoch (`train.quiet` silences both);
+- the run directory: config.toml, log.jsonl (one record per logged step, plus held-out evaluations),
+  loss.png, samples/epoch_NNN.png (fixed held-out inputs), checkpoints/ (latest and every Nth);
+- exact resume from the latest checkpoint (data order from (seed, epoch), RNG states, image pools);
+- Ctrl-C saves a checkpoint and stops with TrainingInterrupted; a non-finite loss stops with a
+  TrainingError and leaves the last good checkpoint as it was;
+- DistributedDataParallel when launched by torchrun.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import math
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import torch
+from torch.utils.data import DataLoader, Dataset, Subset, default_collate
+
+from translate.errors import CheckpointError, ConfigError, DataError, TrainingError
+from translate.registry import TRAINERS
+from translate.rundir import write_config
+from translate.trainers import checkpoint, device as devices, distributed
+from translate.trainers.base import Trainer
+from translate.trainers.progress import Meter, format_seconds, make_bar, redirect_logging, stop_on_signals
+from translate.trainers.rng import isolated, seed_everything, set_rng_state
+from translate.trainers.samples import plot_losses, read_log, sample_grid, save_image
+from translate.trainers.schedule import Schedule, set_lr
+
+log = logging.getLogger("translate")
+
+LOG_FILE, LOSS_PLOT, SAMPLES = "log.jsonl", "loss.png", "samples"
+PLOT_EVERY = 30.0  # seconds between redraws of loss.png
+Callback = Callable[[int, dict[str, float], Trainer], None]
+
+
+class TrainingInterrupted(TrainingError):
+    """Ctrl-C (or SIGTERM) stopped training after a checkpoint was saved; `--resume RUN` continues it."""
+
+    exit_code = 130
+
+
+def train(config: dict[str, Any], resume: str | Path | None = None, callback: Callback | None = None) -> Path:
+    """Train the model a resolved config describes; returns the run directory.
+
+    `resume`: a run directory to continue from its latest checkpoint. `callback(step, losses, trainer)`
+    runs after every step (tests use it; it may raise or send a signal).
+    """
+    config = copy.deepcopy(config)
+    world = distributed.join(config["train"]["device"])
+    try:
+        return Run(config, world, resume).train(callback)
+    finally:
+        distributed.leave(world)
+
+
+class Run:
+    """One training run: what `train` sets up, then the loop over steps."""
+
+    def __init__(self, config: dict[str, Any], world: distributed.World, resume: str | Path | None) -> None:
+        self.config, self.world = config, world
+        train_cfg = config["train"]
+        self.quiet = bool(train_cfg["quiet"]) or not world.main
+        # chosen now (a used --out fails before any work), created once everything is built
+        self.dir = Path(resume) if resume else distributed.broadcast(self._new_run_dir() if world.main else None, world)
+        self.resuming = resume is not None and checkpoint.exists(self.dir)
+        if resume is not None and not self.resuming:
+            log.warning("%s holds no checkpoint yet; training starts from scratch there", self.dir)
+
+        self.device = devices.choose_device(train_cfg["device"], world.local_rank)
+        self.dtype = devices.choose_precision(train_cfg["precision"], self.device)
+        self.channels_last = devices.choose_channels_last(train_cfg["channels_last"], self.device)
+        seed = int(train_cfg["seed"])
+        seed_everything(seed)
+
+        self.train_set = build_split(config["data"], "train")
+        self.test_set = build_split(config["data"], "test")
+        self.trainer = build_trainer(config, self.device)
+        self.trainer.use_precision(self.dtype)
+        if self.channels_last:
+            self.trainer.use_channels_last()
+
+        self.batch_size = int(train_cfg["batch_size"])
+        self.sampler = distributed.ResumableSampler(self.train_set, world, seed)
+        per_rank = math.ceil(len(self.train_set) / world.size)  # type: ignore[arg-type]
+        self.steps_per_epoch = math.ceil(per_rank / self.batch_size)
+        if train_cfg["steps"] > 0:
+            self.total_steps = int(train_cfg["steps"])
+        else:
+            epochs = train_cfg["epochs"] or config["schedule"]["n_epochs"] + config["schedule"]["n_epochs_decay"]
+            self.total_steps = int(epochs) * self.steps_per_epoch
+        if self.total_steps <= 0:
+            raise ConfigError("nothing to train: set train.steps or train.epochs (or the schedule's epochs) above 0")
+        self.schedule = Schedule.from_config(
+            config["schedule"], self.total_steps, self.steps_per_epoch, per_epoch=train_cfg["steps"] == 0
+        )
+        self.loader = DataLoader(
+            self.train_set,
+            batch_size=self.batch_size,
+            sampler=self.sampler,
+            num_workers=int(config["data"]["workers"]),
+            # its own generator: making an iterator must not draw from the global RNG (exact resume)
+            generator=torch.Generator().manual_seed(seed),
+            persistent_workers=False,
+        )
+
+        self._plotted = time.monotonic()  # first drawn after PLOT_EVERY seconds, or at the end
+        self.step = 0
+        self.evals: list[dict[str, Any]] = []
+        rng_state = None
+        if self.resuming:
+            state, record = checkpoint.load(self.dir, "latest", self.device)
+            try:
+                self.trainer.load_state_dict(state)
+            except (RuntimeError, KeyError, ValueError) as e:
+                raise CheckpointError(
+                    f"{self.dir}: its checkpoint does not fit the model this config builds ({str(e).splitlines()[0]}); "
+                    "resume with the run's own config.toml"
+                ) from None
+            self.step = int(record["step"])
+            self.evals = list(record.get("evals", []))
+            rng_state = record["rng"]
+        if world.enabled:
+            self.trainer.distribute(distributed.wrapper(self.device))
+            # every rank its own noise (dropout, crops); rank 0 keeps the single-process stream
+            if world.rank:
+                seed_everything(seed + 1_000_003 * world.rank + self.step)
+        if rng_state is not None and world.main:
+            set_rng_state(rng_state)
+        self.fixed = fixed_batch(self.test_set, int(train_cfg["n_samples"]))
+        if world.main:
+            self._write_config()
+            if self.resuming:
+                self._truncate_log()
+
+    # --------------------------------------------------------------------------------------- the loop
+
+    def train(self, callback: Callback | None = None) -> Path:
+        """Run the steps from the current one to the last; returns the run directory."""
+        train_cfg = self.config["train"]
+        log_every = max(1, int(train_cfg["log_every"]))
+        sample_every, checkpoint_every = int(train_cfg["sample_every"]), int(train_cfg["checkpoint_every"])
+        keep_every = int(train_cfg["keep_every"])
+        spe, total = self.steps_per_epoch, self.total_steps
+        if self.world.main:
+            log.info(
+                "training %s (%s) on %s for %d steps (%.3g epochs of %d steps, batch %d x %d); %s; run directory %s",
+                self.config["trainer"]["name"], self.config.get("style") or "custom data",
+                devices.describe(self.device, self.dtype, self.channels_last), total, total / spe, spe,
+                self.batch_size, self.world.size, self._data_line(), self.dir,
+            )
+        if self.step == 0 and self.world.main:
+            self._evaluate(epoch_done=0)
+
+        bar = make_bar(total, self.step, self.quiet)
+        meter, epoch_meter = Meter(), Meter()
+        started = time.perf_counter()
+        batches = self._batches()
+        try:
+            with stop_on_signals() as stop, redirect_logging(bar):
+                while self.step < total:
+                    tic = time.perf_counter()
+                    losses, images = self._step(next(batches), callback)
+                    interrupted = self._check(losses, stop.requested)
+                    meter.add(losses, images, time.perf_counter() - tic)
+                    epoch_meter.add(losses, images, time.perf_counter() - tic)
+                    bar.update()
+                    bar.set_postfix_str(f"{meter.postfix()} | {meter.rate():.1f} img/s", refresh=False)
+
+                    epoch_done, last = self.step % spe == 0, self.step >= total
+                    lr = self.trainer.optimizers[next(iter(self.trainer.optimizers))].param_groups[0]["lr"]
+                    if self.world.main and (self.step % log_every == 0 or last):
+                        self._log({"kind": "train", "step": self.step, "epoch": round(self.step / spe, 3),
+                                   **meter.means(), "lr": lr, "images_per_s": meter.rate()})
+                        meter = Meter()
+                    if self.world.main and (
+                        (sample_every > 0 and self.step % sample_every == 0) or (sample_every == 0 and epoch_done) or last
+                    ):
+                        self._evaluate(epoch_done=self.step // spe if epoch_done else None)
+                    if (
+                        (checkpoint_every > 0 and self.step % checkpoint_every == 0)
+                        or (checkpoint_every == 0 and epoch_done) or last or interrupted
+                    ):
+                        self._checkpoint(keep=keep_every > 0 and self.step % keep_every == 0)
+                    if epoch_done and self.world.main:
+                        log.info(self._epoch_line(epoch_meter, lr, time.perf_counter() - started))
+                        epoch_meter = Meter()
+                    if interrupted:
+                        raise TrainingInterrupted(
+                            f"interrupted at step {self.step}/{total}; checkpoint saved in {self.dir / 'checkpoints'}; "
+                            f"continue with: translate train --resume {self.dir}"
+                        )
+        finally:
+            bar.close()
+            if self.world.main:
+                self._plot(force=True)
+        self._finish(time.perf_counter() - started)
+        return self.dir
+
+    def _batches(self) -> Iterator[dict[str, Any]]:
+        """Training batches from the current step on, epoch after epoch; the order of each epoch comes from
+        (seed, epoch) alone, and a resumed epoch skips what was already trained."""
+        while True:
+            epoch = self.step // self.steps_per_epoch
+            self.sampler.set_epoch(epoch)
+            self.sampler.skip = (self.step - epoch * self.steps_per_epoch) * self.batch_size
+            yield from self.loader
+
+    def _step(self, batch: dict[str, Any], callback: Callback | None) -> tuple[dict[str, float], int]:
+        """One optimisation step at the scheduled rate; returns the losses and the images it used (all ranks)."""
+        self.trainer.set_progress(self.step, self.total_steps, self.steps_per_epoch)
+        set_lr(self.trainer.optimizers, self.schedule.factor(self.step))
+        batch = self._to_device(self.trainer.prepare(batch))
+        losses = self.trainer.step(batch)
+        self.trainer.end_step()
+        self.step += 1
+        if callback is not None:
+            callback(self.step, losses, self.trainer)
+        return losses, batch["A"].shape[0] * self.world.size
+
+    def _check(self, losses: dict[str, float], stop_requested: bool) -> bool:
+        """Raise on a non-finite loss (on any rank); return whether any rank was asked to stop."""
+        bad = [k for k, v in losses.items() if not math.isfinite(v)]
+        interrupted, nonfinite = distributed.any_rank([stop_requested, bool(bad)], self.world, self.device)
+        if nonfinite:
+            raise self._nonfinite(bad, losses)
+        return interrupted
+
+    # ------------------------------------------------------------------------------------ the pieces
+
+    def _to_device(self, batch: dict[str, Any]) -> dict[str, Any]:
+        fmt = torch.channels_last if self.channels_last else torch.preserve_format
+        return {
+            k: v.to(self.device, non_blocking=True, memory_format=fmt) if isinstance(v, torch.Tensor) and v.dim() == 4
+            else v.to(self.device) if isinstance(v, torch.Tensor) else v
+            for k, v in batch.items()
+        }
+
+    def _nonfinite(self, bad: list[str], losses: dict[str, float]) -> TrainingError:
+        latest = checkpoint.json_path(self.dir, "latest")
+        kept = (
+            f"the last good checkpoint (step {json.loads(latest.read_text())['step']}) is kept in {latest.parent}"
+            if latest.is_file() else "no checkpoint was saved before it"
+        )
+        values = ", ".join(f"{k}={losses[k]}" for k in bad) or "another rank's loss"
+        return TrainingError(
+            f"non-finite loss at step {self.step}: {values}; {kept}. Lower optim.lr (now {self.config['optim']['lr']}), "
+            f"use train.precision=fp32, or check the data"
+        )
+
+    def _checkpoint(self, keep: bool) -> None:
+        if self.world.enabled:
+            distributed.sync_buffers(list(self.trainer.networks.values()), self.world)
+        if not self.world.main:
+            return
+        for name, net in self.trainer.networks.items():
+            for key, value in net.state_dict().items():
+                if value.is_floating_point() and not torch.isfinite(value).all():
+                    raise TrainingError(
+                        f"network {name} has non-finite weights ({key}) at step {self.step}; not saved: the last good "
+                        f"checkpoint in {self.dir / 'checkpoints'} is kept. Lower optim.lr (now {self.config['optim']['lr']})"
+                    )
+        loop_state = {
+            "step": self.step,
+            "epoch": self.step / self.steps_per_epoch,
+            "total_steps": self.total_steps,
+            "evals": self.evals,
+            "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "config": self.config,
+        }
+        checkpoint.save(self.dir, "latest", self.trainer.state_dict(), loop_state)
+        if keep:
+            checkpoint.copy_tag(self.dir, "latest", f"step_{self.step:07d}")
+
+    def _evaluate(self, epoch_done: int | None) -> None:
+        """Held-out L1 of the whole test split (its first 100), a sample grid, and the loss plot."""
+        from translate.metrics import heldout_l1
+
+        with isolated(self.trainer):
+            value = heldout_l1(self.trainer.translate, self.test_set, self.device, channels_last=self.channels_last)
+            columns = self.trainer.sample(self._to_device(self.fixed))
+        record = {"kind": "eval", "step": self.step, "epoch": round(self.step / self.steps_per_epoch, 3),
+                  "heldout_l1": value}
+        self.evals.append({"step": self.step, "heldout_l1": value})
+        self._log(record)
+        grid = sample_grid(columns)
+        name = f"epoch_{epoch_done:03d}.png" if epoch_done is not None else f"step_{self.step:07d}.png"
+        save_image(grid, self.dir / SAMPLES / name)
+        save_image(grid, self.dir / SAMPLES / "latest.png")
+        self._plot()
+        if self.step == 0:
+            log.info("held-out L1 of the untrained model: %.4f", value)
+
+    def _plot(self, force: bool = False) -> None:
+        """Redraw loss.png: at most every PLOT_EVERY seconds (a plot takes about a second), or when forced."""
+        if force or time.monotonic() - self._plotted >= PLOT_EVERY:
+            plot_losses(read_log(self.dir / LOG_FILE), self.dir / LOSS_PLOT, title=self.dir.name)
+            self._plotted = time.monotonic()
+
+    def _log(self, record: dict[str, Any]) -> None:
+        record["time"] = round(time.time(), 3)
+        with open(self.dir / LOG_FILE, "a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
+
+    def _truncate_log(self) -> None:
+        """Drop log records past the checkpoint: those steps are about to be trained again."""
+        path = self.dir / LOG_FILE
+        records = [r for r in read_log(path) if r.get("step", 0) <= self.step]
+        from translate.storage import write_text
+
+        write_text(path, "".join(json.dumps(r) + "\n" for r in records))
+
+    def _epoch_line(self, meter: Meter, lr: float, elapsed: float) -> str:
+        epochs = math.ceil(self.total_steps / self.steps_per_epoch)
+        heldout = f" | held-out L1 {self.evals[-1]['heldout_l1']:.4f}" if self.evals and self.evals[-1]["step"] == self.step else ""
+        return (
+            f"epoch {self.step // self.steps_per_epoch}/{epochs} (step {self.step}/{self.total_steps}): "
+            f"{meter.postfix()}{heldout} | {meter.rate():.1f} img/s | lr {lr:.2e} | {format_seconds(elapsed)}"
+        )
+
+    def _finish(self, elapsed: float) -> None:
+        if not self.world.main:
+            return
+        first = next((e["heldout_l1"] for e in self.evals if e["step"] == 0), None)
+        last = self.evals[-1]["heldout_l1"] if self.evals else None
+        change = f"; held-out L1 {first:.4f} -> {last:.4f}" if first is not None and last is not None else ""
+        log.info("done: step %d in %s%s; run directory %s", self.step, format_seconds(elapsed), change, self.dir)
+
+    def _data_line(self) -> str:
+        data = self.config["data"]
+        where = data["root"] or f"scenes world '{data['task']}'"
+        return f"data {where}: {len(self.train_set)} train, {len(self.test_set)} held-out, {data['crop_size']} px"  # type: ignore[arg-type]
+
+    def _new_run_dir(self) -> Path:
+        out = self.config["train"]["out"]
+        if out:
+            path = Path(out)
+            if checkpoint.exists(path) or (path / LOG_FILE).exists():
+                raise ConfigError(
+                    f"{path} already holds a run; continue it with --resume {path}, or pass another --out"
+                )
+        else:
+            base = "-".join(p for p in (self.config.get("model"), self.config.get("style")) if p) or "run"
+            path = Path("runs") / base
+            n = 1
+            while path.exists() and any(path.iterdir()):
+                n += 1
+                path = Path("runs") / f"{base}-{n}"
+        return path
+
+    def _write_config(self) -> None:
+        from translate.config import DEFAULTS
+
+        (self.dir / SAMPLES).mkdir(parents=True, exist_ok=True)
+        (self.dir / "checkpoints").mkdir(parents=True, exist_ok=True)
+        config = copy.deepcopy(self.config)
+        config["train"]["out"] = str(self.dir)
+        header = [f"written by 'translate train' on {datetime.now(timezone.utc).isoformat(timespec='seconds')}",
+                  f"ran on: {devices.describe(self.device, self.dtype, self.channels_last)}"
+                  + (f" x {self.world.size} processes" if self.world.enabled else "")]
+        for table, values in self.trainer.resolved.items():
+            for key, value in values.items():
+                if key in DEFAULTS.get(table, {}):
+                    config[table][key] = value
+                header.append(f"{table}.{key} resolved to: {value}")
+        write_config(self.dir, config, "\n".join(header))
+
+
+# ---------------------------------------------------------------------------------------- helpers
+
+
+def build_split(data: dict[str, Any], split: str) -> Dataset:
+    """A split of the data; a held-out split falls back to val/, then to the training images unjittered."""
+    from translate.data.datasets import build_dataset
+
+    if split == "train":
+        return build_dataset(data, "train")
+    for name in ("test", "val"):
+        try:
+            return build_dataset(data, name, train=False)
+        except DataError:
+            continue
+    log.warning("no test/ or val/ split in %s: held-out samples and L1 use training images", data["root"])
+    return build_dataset(data, "train", train=False)
+
+
+def build_trainer(config: dict[str, Any], device: torch.device) -> Trainer:
+    """The config's [trainer] on `device`, its tunables from the table."""
+    table = dict(config["trainer"])
+    name = table.pop("name", "")
+    if not name:
+        raise ConfigError(f"no trainer: set trainer.name to one of {', '.join(TRAINERS.names())} (or use --model)")
+    return TRAINERS.create(name, config=config, device=device, **table)
+
+
+def fixed_batch(dataset: Dataset, n: int) -> dict[str, Any]:
+    """The first `n` held-out items as one batch: the inputs every sample grid shows."""
+    n = max(1, min(n, len(dataset)))  # type: ignore[arg-type]
+    return default_collate([Subset(dataset, range(n))[i] for i in range(n)])
+
+
