@@ -91,3 +91,12 @@ def test_the_resolved_config_round_trips_through_toml():
 def test_no_model_is_an_error_listing_models():
     with pytest.raises(ConfigError, match="no model given; use --model with one of: .*pix2pix"):
         cfg.resolve(None, "shinkai")
+
+
+def test_a_preset_layers_after_the_style():
+    small = cfg.resolve("cyclegan", "shinkai")
+    paper = cfg.resolve("cyclegan", "shinkai", preset="paper")
+    assert small["data"]["crop_size"] < 256 and paper["data"]["crop_size"] == 256
+    assert paper["generator"]["width"] == 64 and paper["data"]["task"] == "photo2shinkai"
+    with pytest.raises(ConfigError, match="unknown preset 'papr'; did you mean 'paper'"):
+        cfg.resolve("cyclegan", "shinkai", preset="papr")

@@ -125,6 +125,7 @@ def pull(name: str, file: str | None, force: bool, quiet: bool) -> None:
 @click.option("--device", help="auto, cpu, cuda or cuda:N.")
 @click.option("--out", type=click.Path(), help="Run directory (default runs/<model>-<style>).")
 @click.option("--resume", type=click.Path(), help="Continue the run in this directory from its latest checkpoint.")
+@click.option("--preset", help="Layered after the style: configs/presets/<PRESET>.toml (paper: the papers' 256 px and widths).")
 @click.option("--config", "config_file", type=click.Path(), help="A TOML file of overrides.")
 @click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE", help="Override one key, e.g. generator.width=32.")
 @click.option("--dry-run", is_flag=True, help="Resolve and print the config; do not train.")
@@ -143,6 +144,7 @@ def train(
     device: str | None,
     out: str | None,
     resume: str | None,
+    preset: str | None,
     config_file: str | None,
     assignments: tuple[str, ...],
     dry_run: bool,
@@ -152,7 +154,7 @@ def train(
     from translate import config as cfg
 
     _setup_logging(quiet)
-    if resume and not (model or style or config_file):
+    if resume and not (model or style or config_file or preset):
         from translate.rundir import read_config
 
         resolved = cfg.from_run(read_config(resume))
@@ -177,7 +179,7 @@ def train(
         put("train", "out", out or resume)
         if quiet:
             put("train", "quiet", True)
-        resolved = cfg.resolve(model, style, config_file, flags, assignments)
+        resolved = cfg.resolve(model, style, config_file, flags, assignments, preset=preset)
     if dry_run:
         from translate.rundir import dumps_toml
 
@@ -424,3 +426,68 @@ def eval_command(
         click.echo(format_table(reports))
         if out:
             click.echo(f"wrote {out}")
+
+
+# -------------------------------------------------------------------------------------------- benchmark
+
+
+@main.command()
+@click.option("--models", multiple=True, help="Model presets, comma-separated (default: all, or the --config's).")
+@click.option("--styles", multiple=True, help="Styles (speed default: noise images; quality: coloring or shinkai).")
+@click.option("--generators", multiple=True, help="Generators to swap in (default: each model's own).")
+@click.option("--discriminators", multiple=True, help="Discriminators to swap in (default: each model's own).")
+@click.option("--sizes", multiple=True, help="Image sizes of the speed table, e.g. 128,256.")
+@click.option("--only", "tables", type=click.Choice(["speed", "quality"]), help="Measure one table only.")
+@click.option("--config", "config_file", type=click.Path(), help="A benchmark TOML file (benchmarks/*.toml).")
+@click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE", help="Override a config key for every model.")
+@click.option("--width", type=int, help="Generator and discriminator width (shorthand for two --set).")
+@click.option("--steps", type=int, help="Quality: training steps per model.")
+@click.option("--quality-size", type=int, help="Quality: training and test size (default: the style's).")
+@click.option("--batch-size", type=int, help="Speed: images per step and per inference call.")
+@click.option("--repeats", type=int, help="Speed: timed calls (median reported).")
+@click.option("--warmup", type=int, help="Speed: untimed calls first.")
+@click.option("--device", help="auto, cpu, cuda or cuda:N.")
+@click.option("--out", "-o", required=True, type=click.Path(), help="Folder for report.md/json, images and runs/.")
+@click.option("--overwrite", is_flag=True, help="Replace the runs/ of an earlier benchmark in --out.")
+@click.option("--quiet", "-q", is_flag=True, help="Warnings and errors only.")
+def benchmark(
+    models: tuple[str, ...],
+    styles: tuple[str, ...],
+    generators: tuple[str, ...],
+    discriminators: tuple[str, ...],
+    sizes: tuple[str, ...],
+    tables: str | None,
+    config_file: str | None,
+    assignments: tuple[str, ...],
+    width: int | None,
+    steps: int | None,
+    quality_size: int | None,
+    batch_size: int | None,
+    repeats: int | None,
+    warmup: int | None,
+    device: str | None,
+    out: str,
+    overwrite: bool,
+    quiet: bool,
+) -> None:
+    """Speed and quality tables: `translate benchmark --models pix2pix,cyclegan --sizes 128,256 --out DIR`.
+
+    Speed: params, MACs, train steps/s, images/s, peak memory, share of the matmul peak. Quality: each model
+    trained for the same steps and scored. Writes DIR/report.md, report.json, grid_<style>.png, quality.png.
+    """
+    from translate.bench import benchmark as run_benchmark, split_list
+
+    _setup_logging(quiet)
+    try:
+        size_list = [int(s) for s in split_list(sizes)]
+    except ValueError:
+        raise TranslateError(f"--sizes {','.join(sizes)}: expected whole numbers, e.g. --sizes 128,256") from None
+    widths = [f"{part}.width={width}" for part in ("generator", "discriminator")] if width else []
+    run_benchmark(
+        out, config_file=config_file, assignments=[*widths, *assignments], overwrite=overwrite,
+        models=split_list(models), styles=split_list(styles), generators=split_list(generators),
+        discriminators=split_list(discriminators), sizes=size_list, tables=[tables] if tables else None,
+        steps=steps, quality_size=quality_size, batch_size=batch_size, repeats=repeats, warmup=warmup, device=device,
+    )
+    click.echo((Path(out) / "report.md").read_text(encoding="utf-8"), nl=False)
+    click.echo(f"wrote {Path(out) / 'report.md'} and report.json")

@@ -1,4 +1,4 @@
-"""TOML configs in layers: defaults < model file < style file < --config FILE < --set key=value.
+"""TOML configs in layers: defaults < model < style < --preset < --config FILE < flags < --set key=value.
 
 A config is a dict of tables. Part tables (`[generator]`, `[discriminator]`, `[loss]`, `[trainer]`) hold
 `name` plus that part's keyword arguments, checked against the registered constructor. The other tables
@@ -95,7 +95,7 @@ def configs_dir() -> Path:
 
 
 def preset_names(group: str) -> list[str]:
-    """Names of the TOML files in configs/<group>/ ('models' or 'styles')."""
+    """Names of the TOML files in configs/<group>/ ('models', 'styles' or 'presets')."""
     return sorted(p.stem for p in (configs_dir() / group).glob("*.toml"))
 
 
@@ -112,7 +112,7 @@ def read_toml(path: str | Path, what: str = "config") -> dict[str, Any]:
 
 
 def read_preset(group: str, name: str) -> dict[str, Any]:
-    """The model (group 'models') or style (group 'styles') preset called `name`."""
+    """The model, style or preset (group 'models', 'styles', 'presets') file called `name`."""
     known = preset_names(group)
     if name not in known:
         raise ConfigError(unknown_message(group[:-1], name, known))
@@ -247,8 +247,9 @@ def resolve(
     config_file: str | Path | None = None,
     overrides: dict[str, Any] | None = None,
     assignments: Iterable[str] = (),
+    preset: str | None = None,
 ) -> dict[str, Any]:
-    """The fully resolved config: defaults < model file < style file < config file < overrides < --set.
+    """The fully resolved config: defaults < model < style < preset < config file < overrides < --set.
 
     `overrides` carries the CLI's own flags (--generator, --steps, ...) as a nested table.
     """
@@ -268,6 +269,8 @@ def resolve(
     layers: list[tuple[dict[str, Any], str]] = [(read_preset("models", model), f"configs/models/{model}.toml")]
     if style:
         layers.append((read_preset("styles", style), f"configs/styles/{style}.toml"))
+    if preset:
+        layers.append((read_preset("presets", preset), f"configs/presets/{preset}.toml"))
     layers += [(file_layer, f"--config {config_file}"), (overrides, "the command line"), (set_layer, "--set")]
 
     config = merge(DEFAULTS, {"model": model, "style": style})
