@@ -16,7 +16,8 @@ from translate.cli import main
 from translate.config import from_run
 from translate.errors import TranslateError
 from translate.export import Exportable, export, export_generator
-from translate.predict import build_generator, load
+from translate.parts import build_generator
+from translate.predict import load
 from translate.rundir import save_networks, write_config
 
 GENERATORS = {

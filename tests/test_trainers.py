@@ -201,3 +201,17 @@ def test_pix2pix_refuses_unpaired_data():
 
     with pytest.raises(ConfigError, match="--model cyclegan"):
         build_trainer(tiny_config("pix2pix", "shinkai"), torch.device("cpu"))
+
+
+def test_a_baseline_generator_is_refused_for_training(tmp_path):
+    from click.testing import CliRunner
+
+    from translate.cli import main
+
+    result = CliRunner().invoke(
+        main,
+        ["train", "--model", "pix2pix", "--style", "coloring", "--generator", "canny", "--steps", "1",
+         "--size", "32", "--out", str(tmp_path / "run")],
+    )
+    assert result.exit_code == 1
+    assert "baseline with nothing to train" in result.output and "Traceback" not in result.output

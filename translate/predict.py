@@ -23,7 +23,7 @@ from torch import nn
 
 from translate.data.transforms import is_image_file, open_image, to_image, to_mode, to_tensor
 from translate.errors import CheckpointError, ConfigError, DataError
-from translate.registry import create, registry
+from translate.parts import build_generator
 
 log = logging.getLogger("translate")
 
@@ -66,20 +66,6 @@ def resolve_checkpoint(name_or_path: str | os.PathLike[str]) -> tuple[Path, str]
 
 
 # -------------------------------------------------------------------------------- building the network
-
-
-def build_generator(config: dict[str, Any], in_channels: int, out_channels: int) -> nn.Module:
-    """The [generator] table's part with the channels given; a U-Net without depth fits data.crop_size.
-
-    The one rule for trainers and inference alike.
-    """
-    name = config["generator"]["name"]
-    table = {k: v for k, v in config["generator"].items() if k != "name"}
-    table.update(in_channels=in_channels, out_channels=out_channels)
-    keywords = registry("generator").entry(name).keywords() or []
-    if "image_size" in keywords and "image_size" not in table and "depth" not in table:
-        table["image_size"] = int(config["data"]["crop_size"])
-    return create("generator", name, **table)
 
 
 def without_pretrained(config: dict[str, Any]) -> dict[str, Any]:

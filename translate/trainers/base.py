@@ -13,6 +13,8 @@ from typing import Any, Callable, Iterator
 import torch
 from torch import nn
 
+from translate.errors import ConfigError
+from translate.parts import build_generator
 from translate.registry import create, registry
 
 
@@ -49,13 +51,12 @@ class Trainer:
 
     def build_generator(self, in_channels: int, out_channels: int) -> nn.Module:
         """The [generator] table's part, with the channels given; a U-Net's depth fits the crop size."""
-        table = {k: v for k, v in self.config["generator"].items() if k != "name"}
         name = self.config["generator"]["name"]
-        table.update(in_channels=in_channels, out_channels=out_channels)
-        keywords = registry("generator").entry(name).keywords() or []
-        if "image_size" in keywords and "image_size" not in table and "depth" not in table:
-            table["image_size"] = int(self.config["data"]["crop_size"])
-        return create("generator", name, **table).to(self.device)
+        if getattr(registry("generator").entry(name).build, "trainable", True) is False:
+            raise ConfigError(
+                f"generator '{name}' is a baseline with nothing to train; score it with: translate eval {name} --style STYLE"
+            )
+        return build_generator(self.config, in_channels, out_channels).to(self.device)
 
     def build_discriminator(self, in_channels: int) -> nn.Module:
         """The [discriminator] table's part, taking `in_channels` (pix2pix: source + target channels)."""
@@ -72,8 +73,6 @@ class Trainer:
         """Adam over the parameters of `modules`, from the [optim] table (lr 2e-4, betas (0.5, 0.999))."""
         optim = self.config["optim"]
         if optim.get("name", "adam") != "adam":
-            from translate.errors import ConfigError
-
             raise ConfigError(f"optim.name '{optim['name']}' is not supported; use adam")
         params = [p for m in modules for p in m.parameters()]
         return torch.optim.Adam(
