@@ -29,10 +29,6 @@ log = logging.getLogger("translate")
 
 Input = TypeVar("Input", Image.Image, np.ndarray, torch.Tensor)
 
-# Device kinds on which precision="auto" uses bf16 autocast: none until measured faster there (choose_precision).
-AUTO_BF16: dict[str, bool] = {"cpu": False, "cpu-avx512-bf16": False, "cpu-amx": False, "cuda": False,
-                              "cuda-bf16": False}
-
 
 # ------------------------------------------------------------------------------------ finding a run
 
@@ -104,28 +100,18 @@ def choose_device(setting: str | torch.device) -> torch.device:
 
 
 def choose_precision(setting: str, device: torch.device) -> torch.dtype | None:
-    """The autocast dtype for inference: None (fp32) or bf16; auto uses bf16 only where AUTO_BF16 says.
+    """The autocast dtype for inference: None (fp32) or bf16, by the same rule as training.
 
     Measured on this project's AVX2-only CPU (2 threads, torch 2.14, 256x256, batch 1, a shared machine):
     unet_256 fp32 0.5 s, bf16 autocast 7.7 s (emulated, 15x slower); resnet_9blocks fp32 2.7 s, bf16 over a
     minute. Channels-last was no faster either (unet 0.56 s, resnet 3.0 s), so inference stays fp32 and
-    contiguous. CPUs with AMX or AVX512-BF16 and bf16 GPUs have native bf16 kernels but are not measured
-    yet: auto keeps fp32 there too until they are; "bf16" asks for it.
+    contiguous; `auto` uses bf16 only where `translate.trainers.device.AUTO_BF16` says it was measured faster.
     """
-    from translate.trainers.device import device_kind
+    from translate.trainers.device import choose_precision as choose
 
-    kind = device_kind(device)
-    if setting == "fp32":
-        return None
-    if setting == "auto":
-        return torch.bfloat16 if AUTO_BF16.get(kind, False) else None
-    if setting == "bf16":
-        if kind == "cuda":
-            raise ConfigError("precision 'bf16': this GPU has no bf16 support; use fp32 or auto")
-        if kind == "cpu":
-            log.warning("bf16 on a CPU without AMX or AVX512-BF16 is emulated and several times slower than fp32")
-        return torch.bfloat16
-    raise ConfigError(f"precision '{setting}': use auto, fp32 or bf16")
+    if setting not in ("auto", "fp32", "bf16"):
+        raise ConfigError(f"precision '{setting}': use auto, fp32 or bf16")
+    return choose(setting, device)
 
 
 def load(
