@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from translate import judges
+
 
 def noise_image(seed: int, size: tuple[int, int] = (40, 24), mode: str = "RGB") -> Image.Image:
     """A small random image (width, height) in `mode`."""
@@ -56,3 +58,16 @@ def unpaired_root(tmp_path: Path) -> Path:
         for i in range(n):
             noise_image(10 * i + ord(side), (30, 20)).save(folder / f"{side}{i}.jpg")
     return tmp_path
+
+
+# Judges small enough to train in seconds; trained once per test session into one shared home.
+TINY = {kind: judges.Recipe(kind, size=32, n_train=24, n_heldout=8, steps=10, batch_size=8, lr=5e-3)
+        for kind in (judges.SEGMENTER, judges.STYLE)}
+
+
+@pytest.fixture(scope="module")
+def tiny_judges(tmp_path_factory: pytest.TempPathFactory):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TRANSLATE_HOME", str(tmp_path_factory.getbasetemp() / "translate-home"))
+        mp.setattr(judges, "RECIPES", TINY)
+        yield

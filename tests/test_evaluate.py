@@ -19,16 +19,6 @@ from translate.errors import TranslateError
 from translate.evaluate import data_config, evaluate, evaluate_run, format_table, plan
 from translate.models.measure import count_macs, count_parameters
 
-TINY = {kind: judges.Recipe(kind, size=32, n_train=24, n_heldout=8, steps=10, batch_size=8, lr=5e-3)
-        for kind in (judges.SEGMENTER, judges.STYLE)}
-
-
-@pytest.fixture(scope="module")
-def tiny_judges(tmp_path_factory: pytest.TempPathFactory):
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("TRANSLATE_HOME", str(tmp_path_factory.getbasetemp() / "translate-home"))
-        mp.setattr(judges, "RECIPES", TINY)
-        yield
 
 
 @pytest.fixture(autouse=True)

@@ -12,17 +12,8 @@ from translate import judges
 from translate.errors import TranslateError
 from translate.evaluate import evaluate
 
-# Judges small enough to train in seconds; trained once per test session into one shared home.
-TINY = {kind: judges.Recipe(kind, size=32, n_train=24, n_heldout=8, steps=10, batch_size=8, lr=5e-3)
-        for kind in (judges.SEGMENTER, judges.STYLE)}
+from conftest import TINY
 
-
-@pytest.fixture(scope="module")
-def tiny_judges(tmp_path_factory: pytest.TempPathFactory):
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("TRANSLATE_HOME", str(tmp_path_factory.getbasetemp() / "translate-home"))
-        mp.setattr(judges, "RECIPES", TINY)
-        yield
 
 
 def noise(x: torch.Tensor) -> torch.Tensor:
