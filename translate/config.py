@@ -68,6 +68,7 @@ DEFAULTS: dict[str, Any] = {
         "batch_size": 1,
         "seed": 0,
         "device": "auto",  # auto, cpu, cuda, cuda:N
+        "threads": 0,  # CPU threads; 0 leaves torch's default (one per core); 1 is faster on a shared machine
         "out": "",  # run directory; empty: runs/<model>-<style>
         "log_every": 10,  # steps between log.jsonl records
         "sample_every": 0,  # steps between sample grids; 0: once per epoch
