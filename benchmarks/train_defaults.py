@@ -9,8 +9,9 @@ benchmarks/results/train_defaults.md.
     python benchmarks/train_defaults.py --pairs all           # every model on every style it can train
     python benchmarks/train_defaults.py --pairs cyclegan:shinkai --set train.epochs=2
 
-OMP_WAIT_POLICY=PASSIVE is set for the runs unless already set: on a machine shared with other jobs,
-OpenMP threads that spin while waiting make 2-thread training several times slower than 1 thread.
+The runs use one thread (OMP_NUM_THREADS=1) unless OMP_NUM_THREADS is set: on a machine shared with
+other jobs, torch's two OpenMP threads spin-wait for each other and a step can take 5-20x longer than on
+one thread, while on a quiet 2-core machine two threads are only 20-35% faster (benchmarks/results/threads.md).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def run_one(model: str, style: str, out: Path, extra: list[str]) -> dict:
     command = [sys.executable, "-m", "translate", "train", "--model", model, "--style", style, "--out", str(out),
                "--quiet", *extra]
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    env.setdefault("OMP_NUM_THREADS", "1")
     load_before = os.getloadavg()[0]
     tic = time.perf_counter()
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
@@ -96,7 +97,7 @@ def write_results(rows: list[dict], path: Path) -> None:
         f"\n## {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores ({torch.backends.cpu.get_cpu_capability()}), "
-        f"torch {torch.__version__}, no GPU; OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'PASSIVE')}. "
+        f"torch {torch.__version__}, no GPU; OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '1')}. "
         "The machine was shared with other jobs: 'load' is the 1-minute load average around the run "
         "(2.0 = both cores busy), so wall times are noisy, upper bounds for a quiet machine.",
         "",

@@ -77,6 +77,8 @@ class Run:
             log.warning("%s holds no checkpoint yet; training starts from scratch there", self.dir)
 
         self.device = devices.choose_device(train_cfg["device"], world.local_rank)
+        if int(train_cfg.get("threads", 0)) > 0:  # CPU threads; 0 leaves torch's default (one per core)
+            torch.set_num_threads(int(train_cfg["threads"]))
         self.dtype = devices.choose_precision(train_cfg["precision"], self.device)
         self.channels_last = devices.choose_channels_last(train_cfg["channels_last"], self.device)
         seed = int(train_cfg["seed"])
@@ -113,6 +115,7 @@ class Run:
             persistent_workers=False,
         )
 
+        self.fixed = fixed_batch(self.test_set, int(train_cfg["n_samples"]))
         self._plotted = time.monotonic()  # first drawn after PLOT_EVERY seconds, or at the end
         self.step = 0
         self.evals: list[dict[str, Any]] = []
@@ -136,7 +139,6 @@ class Run:
                 seed_everything(seed + 1_000_003 * world.rank + self.step)
         if rng_state is not None and world.main:
             set_rng_state(rng_state)
-        self.fixed = fixed_batch(self.test_set, int(train_cfg["n_samples"]))
         if world.main:
             self._write_config()
             if self.resuming:
@@ -186,11 +188,12 @@ class Run:
                         (sample_every > 0 and self.step % sample_every == 0) or (sample_every == 0 and epoch_done) or last
                     ):
                         self._evaluate(epoch_done=self.step // spe if epoch_done else None)
+                    keep = keep_every > 0 and self.step % keep_every == 0
                     if (
                         (checkpoint_every > 0 and self.step % checkpoint_every == 0)
-                        or (checkpoint_every == 0 and epoch_done) or last or interrupted
+                        or (checkpoint_every == 0 and epoch_done) or last or interrupted or keep
                     ):
-                        self._checkpoint(keep=keep_every > 0 and self.step % keep_every == 0)
+                        self._checkpoint(keep)
                     if epoch_done and self.world.main:
                         log.info(self._epoch_line(epoch_meter, lr, time.perf_counter() - started))
                         epoch_meter = Meter()
@@ -260,8 +263,7 @@ class Run:
     def _checkpoint(self, keep: bool) -> None:
         if self.world.enabled:
             distributed.sync_buffers(list(self.trainer.networks.values()), self.world)
-        if not self.world.main:
-            return
+        # every rank checks (their weights are the same), so all stop together
         for name, net in self.trainer.networks.items():
             for key, value in net.state_dict().items():
                 if value.is_floating_point() and not torch.isfinite(value).all():
@@ -269,6 +271,8 @@ class Run:
                         f"network {name} has non-finite weights ({key}) at step {self.step}; not saved: the last good "
                         f"checkpoint in {self.dir / 'checkpoints'} is kept. Lower optim.lr (now {self.config['optim']['lr']})"
                     )
+        if not self.world.main:
+            return
         loop_state = {
             "step": self.step,
             "epoch": self.step / self.steps_per_epoch,
