@@ -142,6 +142,19 @@ def test_cli_trains_and_resumes(tmp_path):
     assert result.exit_code == 0, result.output  # already at its last step: nothing left to do
 
 
+@pytest.mark.parametrize("model, style", [("cyclegan", "shinkai"), ("cartoongan", "shinkai"), ("pix2pix", "sketch2photo")])
+def test_cli_swaps_in_any_generator_and_discriminator(tmp_path, model, style):
+    from translate.cli import main
+
+    args = ["train", "--model", model, "--style", style, "--generator", "unet", "--discriminator", "patch",
+            "--set", "discriminator.n_layers=1", "--set", "generator.width=8", "--set", "discriminator.width=8",
+            "--steps", "1", "--size", "32", "--set", "data.n_train=2", "--set", "data.n_test=2", "--quiet",
+            "--out", str(tmp_path / "run")]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "run/checkpoints/latest.safetensors").is_file()
+
+
 # ------------------------------------------------------------------------------------ two processes
 
 

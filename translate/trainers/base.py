@@ -43,10 +43,12 @@ class Trainer:
 
     @property
     def in_channels(self) -> int:
+        """Channels of the source images (data.in_channels)."""
         return int(self.config["data"]["in_channels"])
 
     @property
     def out_channels(self) -> int:
+        """Channels of the target images (data.out_channels)."""
         return int(self.config["data"]["out_channels"])
 
     def build_generator(self, in_channels: int, out_channels: int) -> nn.Module:

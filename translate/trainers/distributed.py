@@ -29,6 +29,7 @@ class World:
 
     @property
     def enabled(self) -> bool:
+        """Whether more than one process trains."""
         return self.size > 1
 
     @property

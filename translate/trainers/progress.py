@@ -21,6 +21,7 @@ class Meter:
         self.seconds = 0.0
 
     def add(self, losses: dict[str, float], images: int, seconds: float) -> None:
+        """Count one step's losses, images and seconds."""
         for k, v in losses.items():
             self.sums[k] = self.sums.get(k, 0.0) + v
             self.counts[k] = self.counts.get(k, 0) + 1
@@ -28,12 +29,15 @@ class Meter:
         self.seconds += seconds
 
     def means(self) -> dict[str, float]:
+        """Each loss's mean over the steps counted."""
         return {k: self.sums[k] / self.counts[k] for k in self.sums}
 
     def rate(self) -> float:
+        """Images per second of the steps counted."""
         return self.images / self.seconds if self.seconds > 0 else 0.0
 
     def postfix(self) -> str:
+        """'G_GAN 0.71 G_L1 12.3': the means, short."""
         return " ".join(f"{k} {v:.3g}" for k, v in self.means().items())
 
 
