@@ -59,6 +59,21 @@ def test_edge_smooth_folder_mirrors_the_tree(tmp_path):
         edge_smooth_folder(tmp_path / "empty", tmp_path / "x")
 
 
+def test_edge_smooth_command(tmp_path):
+    from click.testing import CliRunner
+
+    from translate.cli import main
+
+    src = tmp_path / "trainB"
+    src.mkdir()
+    Image.fromarray(two_tone(32)).save(src / "a.png")
+    done = CliRunner().invoke(main, ["data", "edge-smooth", str(src), "--out", str(tmp_path / "smooth"), "-q"])
+    assert done.exit_code == 0 and "wrote 1 edge-smoothed" in done.output
+    assert not np.array_equal(np.asarray(Image.open(tmp_path / "smooth/a.png")), two_tone(32))
+    empty = CliRunner().invoke(main, ["data", "edge-smooth", str(tmp_path / "nothing"), "--out", str(tmp_path / "x")])
+    assert empty.exit_code == 1 and empty.output.startswith("Error: no images") and "Traceback" not in empty.output
+
+
 def test_batches_are_smoothed_on_the_fly_with_a_cache():
     smoother = EdgeSmoother()
     batch = torch.from_numpy(two_tone(32)).permute(2, 0, 1).float().div(127.5).sub(1).unsqueeze(0).repeat(2, 1, 1, 1)

@@ -103,6 +103,27 @@ def test_unknown_keyword_names_the_valid_ones() -> None:
         translate.create("generator", "unet", widht=8)
 
 
+@pytest.mark.parametrize("name", ["resnet", "cartoon"])
+def test_resize_upsampling_keeps_the_parameters_and_has_no_checkerboard(name: str) -> None:
+    torch.manual_seed(0)
+    transpose = translate.create("generator", name, width=4, n_blocks=0, upsample="transpose")
+    resize = translate.create("generator", name, width=4, n_blocks=0, upsample="resize")
+    assert count_parameters(resize) == count_parameters(transpose)
+
+    def up_of_a_flat_map(upsample: str) -> torch.Tensor:
+        """The first up block on a constant feature map, away from the borders."""
+        layer = translate.models.layers.upsample_layer(4, 4, upsample)
+        nn.init.constant_(layer.weight if upsample == "transpose" else layer[1].weight, 1.0)
+        return layer(torch.ones(1, 4, 8, 8))[0, 0, 2:-2, 2:-2]
+
+    # a stride-2 transposed 3x3 conv gives a flat input a period-2 pattern (4 taps on some pixels, 1-2 on
+    # others): the checkerboard; resize then conv keeps it flat
+    assert up_of_a_flat_map("transpose").std() > 1.0
+    assert up_of_a_flat_map("resize").std() < 1e-3  # float rounding only
+    with pytest.raises(TranslateError, match="upsample"):
+        translate.create("generator", name, upsample="bilinear")
+
+
 def test_bad_norm_is_a_translate_error() -> None:
     with pytest.raises(TranslateError, match="instance"):
         translate.create("generator", "resnet", norm="group")

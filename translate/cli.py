@@ -354,6 +354,18 @@ def data_check(folder: str, as_json: bool) -> None:
         sys.exit(1)
 
 
+@data.command("edge-smooth")
+@click.argument("folder", type=click.Path())
+@click.option("--out", required=True, type=click.Path(), help="Folder for the smoothed copies (same tree).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def data_edge_smooth(folder: str, out: str, quiet: bool) -> None:
+    """Write CartoonGAN's edge-smoothed negatives of a folder of cartoons (Canny edges, dilated, blurred)."""
+    from translate.data.cartoon import edge_smooth_folder
+
+    count = edge_smooth_folder(folder, out, progress=not quiet)
+    click.echo(f"wrote {count} edge-smoothed images to {out}")
+
+
 @data.command("preview")
 @click.option("--seeds", default="0,1,2,3", show_default=True, help="Comma-separated scene seeds, one row each.")
 @click.option("--size", default=256, show_default=True)

@@ -332,16 +332,16 @@ def resolve_run(run: str | Path) -> tuple[str, Path | None]:
             raise TranslateError(f"'{name}' is an untrained generator; evaluate a run directory (translate train ... "
                                  f"--out DIR), a catalogue model, or a baseline: {', '.join(baselines())}")
     try:
-        return "run", find_run(run)
-    except CheckpointError:
-        if Path(run).exists():
-            raise
-    try:
         from translate import zoo
 
         known = zoo.names()
     except ImportError:  # no catalogue in this build
         known = []
+    try:
+        return "run", find_run(run)
+    except CheckpointError:
+        if Path(run).exists() or name in known:  # a catalogue model that failed to load says why
+            raise
     hint = closest(name, [*baselines(), *known])
     did_you_mean = f"; did you mean '{hint}'?" if hint else ""
     raise TranslateError(f"'{name}' is not a run directory, a catalogue model or a baseline{did_you_mean} "

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from translate.errors import ConfigError
-from translate.models.layers import init_weights, run_padded
+from translate.models.layers import init_weights, run_padded, upsample_layer
 from translate.registry import GENERATORS
 
 
@@ -45,7 +45,8 @@ class CartoonGenerator(nn.Module):
     """CartoonGAN's generator: 7x7 stem, two down blocks (3x3 stride-2 conv, 3x3 conv, norm, ReLU), `n_blocks`
     residual blocks, two up blocks (3x3 stride-2 transposed conv, 3x3 conv, norm, ReLU), 7x7 head and tanh.
 
-    Layers are registered in the order of the authors' `Transformer`, one Sequential per stage (stem, down,
+    `upsample="resize"` swaps each transposed conv for nearest resize + 3x3 conv (same parameter count; the
+    published weights need "transpose"). Layers are registered in the order of the authors' `Transformer`, one Sequential per stage (stem, down,
     blocks, up, head). Runs on any image size (padded to a multiple of 4, cropped back).
     """
 
@@ -56,6 +57,7 @@ class CartoonGenerator(nn.Module):
         width: int = 64,
         n_blocks: int = 8,
         eps: float = 1e-9,
+        upsample: str = "transpose",
         init: str = "normal",
         init_gain: float = 0.02,
     ) -> None:
@@ -85,7 +87,7 @@ class CartoonGenerator(nn.Module):
         self.up = nn.Sequential(
             *[
                 nn.Sequential(
-                    nn.ConvTranspose2d(width * mult, width * mult // 2, 3, stride=2, padding=1, output_padding=1),
+                    upsample_layer(width * mult, width * mult // 2, upsample),
                     nn.Conv2d(width * mult // 2, width * mult // 2, 3, padding=1),
                     affine_instance_norm(width * mult // 2, eps),
                     nn.ReLU(),

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from translate.errors import ConfigError
-from translate.models.layers import init_weights, norm_layer, run_padded, uses_bias
+from translate.models.layers import init_weights, norm_layer, run_padded, upsample_layer, uses_bias
 from translate.registry import GENERATORS
 
 
@@ -129,7 +129,9 @@ class ResidualBlock(nn.Module):
 @GENERATORS.register("resnet", "CycleGAN ResNet generator (n_blocks 9 for 256 px, 6 for 128, CartoonGAN 8)")
 class ResNetGenerator(nn.Module):
     """The CycleGAN generator: 7x7 stem, two stride-2 convs, `n_blocks` residual blocks, two transposed convs
-    (output_padding 1) and a 7x7 head with tanh; the reference's ResnetGenerator parameter for parameter."""
+    (output_padding 1) and a 7x7 head with tanh; the reference's ResnetGenerator parameter for parameter.
+
+    `upsample="resize"` swaps each transposed conv for nearest resize + 3x3 conv (same parameter count)."""
 
     def __init__(
         self,
@@ -139,6 +141,7 @@ class ResNetGenerator(nn.Module):
         n_blocks: int = 9,
         norm: str = "instance",
         dropout: bool = False,
+        upsample: str = "transpose",
         init: str = "normal",
         init_gain: float = 0.02,
     ) -> None:
@@ -172,8 +175,7 @@ class ResNetGenerator(nn.Module):
                 layer
                 for mult in (4, 2)
                 for layer in (
-                    nn.ConvTranspose2d(width * mult, width * mult // 2, 3, stride=2, padding=1, output_padding=1,
-                                       bias=bias),
+                    upsample_layer(width * mult, width * mult // 2, upsample, bias),
                     norm_layer(norm, width * mult // 2),
                     nn.ReLU(),
                 )

@@ -12,6 +12,7 @@ from translate.errors import ConfigError
 
 NORMS = ("batch", "instance", "none")
 INITS = ("normal", "xavier", "kaiming", "orthogonal")
+UPSAMPLES = ("transpose", "resize")
 
 
 def check_choice(what: str, value: str, choices: tuple[str, ...]) -> str:
@@ -38,6 +39,19 @@ def uses_bias(norm: str) -> bool:
     (the reference would drop it, leaving convs with no shift at all).
     """
     return check_choice("norm", norm, NORMS) != "batch"
+
+
+def upsample_layer(channels_in: int, channels_out: int, mode: str, bias: bool = True) -> nn.Module:
+    """A 2x upsampling by a 3x3 conv: the papers' transposed conv, or nearest resize then conv.
+
+    "transpose" (stride 2, output_padding 1) is what the reference generators and their published weights
+    use; "resize" has the same parameter count and no checkerboard artefacts, because every output pixel
+    sees the same number of input pixels (Odena, Dumoulin and Olah, "Deconvolution and Checkerboard
+    Artifacts", Distill 2016): a difference that shows most in short runs at small sizes.
+    """
+    if check_choice("upsample", mode, UPSAMPLES) == "transpose":
+        return nn.ConvTranspose2d(channels_in, channels_out, 3, stride=2, padding=1, output_padding=1, bias=bias)
+    return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(channels_in, channels_out, 3, padding=1, bias=bias))
 
 
 def init_weights(module: nn.Module, init: str = "normal", init_gain: float = 0.02) -> nn.Module:
