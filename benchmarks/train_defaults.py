@@ -47,7 +47,7 @@ def run_one(model: str, style: str, out: Path, extra: list[str]) -> dict:
     records = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()] if (out / "log.jsonl").exists() else []
     evals = [r for r in records if r.get("kind") == "eval"]
     train = [r for r in records if r.get("kind") == "train"]
-    shown = " ".join(shlex.quote(c) for c in ["translate", *command[3:]])
+    shown = " ".join(shlex.quote(_shown(Path(c)) if c == str(out) else c) for c in ["translate", *command[3:]])
     return {
         "model": model, "style": style, "command": shown, "rc": result.returncode,
         "error": result.stderr.strip().splitlines()[-1] if result.returncode else "",

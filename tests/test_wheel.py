@@ -56,3 +56,12 @@ def test_wheel_in_a_fresh_venv_lists_the_catalogue(tmp_path: Path) -> None:
     refused = subprocess.run([python, "-m", "translate", "pull", "sat2map"], cwd=work, env=env, capture_output=True,
                              text=True, timeout=120)
     assert refused.returncode == 1 and "cyclegan/sat2map or pix2pix/sat2map" in refused.stderr
+
+    # the model that ships inside the package translates a real photo at once, offline, from anywhere
+    from PIL import Image
+    from skimage import data
+
+    Image.fromarray(data.rocket()).save(work / "rocket.jpg")
+    run([python, "-m", "translate", "predict", "scenes-shinkai", "rocket.jpg", "--out", "out", "--quiet"], work, env)
+    with Image.open(work / "out" / "rocket.png") as out, Image.open(work / "rocket.jpg") as photo:
+        assert out.size == photo.size and out.mode == "RGB"

@@ -154,6 +154,45 @@ def test_every_real_card_is_valid_and_names_only_registered_parts(monkeypatch: p
     assert catalogue["pix2pix/facades_label2photo"]["input"]["direction"] == "BtoA"
 
 
+# the models trained here on the scenes world and shipped: name -> (trainer, source rendering, target rendering)
+SHIPPED = {
+    "scenes-shinkai": ("cyclegan", "photo", "shinkai"),
+    "scenes-shinkai-cartoongan": ("cartoongan", "photo", "shinkai"),
+    "scenes-coloring": ("pix2pix", "photo", "sketch"),
+    "scenes-labels2photo": ("pix2pix", "labels", "photo"),
+    "scenes-sketch2photo": ("pix2pix", "sketch", "photo"),
+}
+
+
+@pytest.mark.parametrize("name", list(SHIPPED))
+def test_shipped_scenes_models_run_offline_and_translate(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    import numpy as np
+
+    import translate
+    from translate.data.scenes import render
+
+    monkeypatch.delenv(zoo.CATALOGUE_ENV)
+    card = zoo.find_card(name)
+    trainer, source, target = SHIPPED[name]
+    assert card.shipped and card["trainer"]["name"] == trainer
+    assert (card.path.parent / card.source["file"]).stat().st_size < 5_000_000
+    assert card["metrics"] and card["metrics_command"].startswith(f"translate eval {name} ")
+    translator = translate.load(name)  # no server, no pull: the weights come with the package
+    # scenes the model never saw (training and test splits draw other seeds), at a size it was not trained at
+    errors = []
+    for seed in (10_001, 10_002, 10_003):
+        scene = render(seed, (72, 80))
+        source_image, target_image = scene.image(source), scene.image(target)
+        output = translator(source_image)
+        assert output.size == source_image.size and output.mode == target_image.mode
+        as_array = lambda im: np.asarray(im.convert(target_image.mode), np.float32) / 255  # noqa: E731
+        errors.append((np.abs(as_array(output) - as_array(target_image)).mean(),
+                       np.abs(as_array(source_image) - as_array(target_image)).mean()))
+    model_error, copy_error = np.mean(errors, axis=0)
+    # closer to the true rendering than the input itself is (unpaired models too: the world gives the truth)
+    assert model_error < 0.75 * copy_error, (model_error, copy_error)
+
+
 def test_the_bare_shared_name_is_refused_with_both_choices(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(zoo.CATALOGUE_ENV)
     with pytest.raises(TranslateError, match="name one: cyclegan/sat2map or pix2pix/sat2map"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -188,7 +189,8 @@ def train(
     from translate.trainers.loop import train as run_training
 
     run = run_training(resolved, resume=resume)
-    click.echo(f"run directory: {run}")
+    if int(os.environ.get("RANK", "0")) == 0:  # under torchrun, rank 0 alone speaks
+        click.echo(f"run directory: {run}")
 
 
 # ---------------------------------------------------------------------------------------- predict, export

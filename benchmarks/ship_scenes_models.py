@@ -1,0 +1,189 @@
+"""Train the small scenes-world models that ship with translate, and write their catalogue cards.
+
+For each model it runs the style's embedded default (`translate train --model M --style S`, the command a
+person types, exactly as benchmarks/train_defaults.py does), keeps the generator of the last checkpoint as
+fp16 safetensors in registry/weights/NAME.safetensors, measures the shipped weights with `translate eval NAME`
+on the style's held-out test split, and writes registry/NAME.toml with those metrics and the commands.
+
+    python benchmarks/ship_scenes_models.py                          # train and ship all five
+    python benchmarks/ship_scenes_models.py --only scenes-coloring
+    python benchmarks/ship_scenes_models.py --run scenes-coloring=benchmarks/runs/pix2pix-coloring-...  # ship a run
+
+Training uses one thread per run (OMP_NUM_THREADS=1 unless set; see benchmarks/train_defaults.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+REGISTRY = ROOT / "registry"
+sys.path.insert(0, str(ROOT))
+
+
+@dataclass(frozen=True)
+class Shipped:
+    name: str
+    model: str
+    style: str
+    network: str
+    task: str
+    summary: str
+    headline: str  # the metric `translate models` shows
+
+
+MODELS = [
+    Shipped("scenes-shinkai", "cyclegan", "shinkai", "G_A", "photo -> Shinkai-like anime frame",
+            "CycleGAN trained unpaired on the embedded scenes world's photos and Shinkai-like frames", "style"),
+    Shipped("scenes-shinkai-cartoongan", "cartoongan", "shinkai", "G", "photo -> Shinkai-like anime frame",
+            "CartoonGAN trained unpaired on the embedded scenes world's photos and Shinkai-like frames", "style"),
+    Shipped("scenes-coloring", "pix2pix", "coloring", "G", "photo -> colouring page (black lines on white)",
+            "pix2pix trained on the embedded scenes world's photos and their line drawings", "line_f"),
+    Shipped("scenes-labels2photo", "pix2pix", "labels2photo", "G", "label map -> photo",
+            "pix2pix trained on the embedded scenes world's label maps (its 9-class palette) and photos",
+            "fcn_pixel_acc"),
+    Shipped("scenes-sketch2photo", "pix2pix", "sketch2photo", "G", "line sketch -> photo (colourisation)",
+            "pix2pix trained on the embedded scenes world's line drawings and photos", "l1"),
+]
+
+LICENCE = ("BSD-3-Clause, as translate: trained here on procedurally generated scenes (translate/data/scenes.py), "
+           "no outside data")
+CITATION = {
+    "cyclegan": "Zhu, Park, Isola, Efros. Unpaired Image-to-Image Translation using Cycle-Consistent Adversarial "
+                "Networks. ICCV 2017. https://arxiv.org/abs/1703.10593",
+    "cartoongan": "Chen, Lai, Liu. CartoonGAN: Generative Adversarial Networks for Photo Cartoonization. CVPR 2018. "
+                  "https://openaccess.thecvf.com/content_cvpr_2018/html/Chen_CartoonGAN_Generative_Adversarial_CVPR_2018_paper.html",
+    "pix2pix": "Isola, Zhu, Zhou, Efros. Image-to-Image Translation with Conditional Adversarial Networks. CVPR 2017. "
+               "https://arxiv.org/abs/1611.07004",
+}
+
+
+def train(item: Shipped, out: Path) -> None:
+    command = [sys.executable, "-m", "translate", "train", "--model", item.model, "--style", item.style,
+               "--out", str(out), "--quiet"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    env.setdefault("OMP_NUM_THREADS", "1")
+    print("+", " ".join(command[2:]), flush=True)
+    subprocess.run(command, cwd=ROOT, env=env, check=True)
+
+
+def write_weights(item: Shipped, run: Path) -> Path:
+    """The run's generator as fp16 safetensors in registry/weights/; returns the file."""
+    import torch
+
+    from translate.storage import load_weights, save_weights, unprefixed
+
+    state = unprefixed(load_weights(run / "checkpoints" / "latest.safetensors"), item.network)
+    if not state:
+        raise SystemExit(f"{run}: no {item.network} network in its latest checkpoint")
+    half = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
+    path = REGISTRY / "weights" / f"{item.name}.safetensors"
+    path.parent.mkdir(exist_ok=True)
+    save_weights(path, {k: v.contiguous() for k, v in sorted(half.items())},
+                 metadata={"name": item.name, "from": f"{item.model} on {item.style}, network {item.network}"})
+    assert all(torch.isfinite(v.float()).all() for v in half.values()), f"{path}: fp16 overflowed"
+    return path
+
+
+def measure(item: Shipped) -> tuple[dict[str, float], str]:
+    """`translate eval` of the shipped card (a fresh cache, so the card's own weights are read)."""
+    command = ["translate", "eval", item.name, "--style", item.style, "--json", "--quiet"]
+    with tempfile.TemporaryDirectory() as home:
+        env = {**os.environ, "TRANSLATE_HOME": home, "PYTHONPATH": str(ROOT)}
+        env.setdefault("OMP_NUM_THREADS", "1")
+        # the judges (segmenter, style classifier) are cached models: share the usual cache's copies
+        judges = Path(os.environ.get("TRANSLATE_HOME", Path.home() / ".cache" / "translate")) / "judges"
+        if judges.is_dir():
+            os.symlink(judges, Path(home) / "judges")
+        result = subprocess.run([sys.executable, "-m", "translate", *command[1:]], cwd=ROOT, env=env,
+                                capture_output=True, text=True)
+    if result.returncode:
+        raise SystemExit(f"{' '.join(command)} failed: {result.stderr.strip()}")
+    report = json.loads(result.stdout)
+    metrics = {"l1": report["l1"], "psnr": report["psnr"], "ssim": report["ssim"]}
+    if "lines" in report:
+        metrics["line_f"] = report["lines"]["f_score"]
+    if "fcn" in report:
+        metrics["fcn_pixel_acc"] = report["fcn"]["generated"]["pixel_acc"]
+        metrics["fcn_class_iou"] = report["fcn"]["generated"]["class_iou"]
+    if "style_score" in report:
+        metrics["style"] = report["style_score"]["score"]
+    return {k: round(float(v), 4) for k, v in metrics.items()}, " ".join(command[:-2])
+
+
+def write_card(item: Shipped, run: Path, weights: Path, metrics: dict[str, float], metrics_command: str) -> Path:
+    import tomli_w
+
+    from translate.download import sha256_file
+
+    from translate.registry import registry
+
+    config = tomllib.loads((run / "config.toml").read_text())
+    data = config["data"]
+    generator = dict(config["generator"])
+    keywords = registry("generator").entry(generator["name"]).keywords() or []
+    if "image_size" in keywords and "image_size" not in generator and "depth" not in generator:
+        generator["image_size"] = data["crop_size"]  # a U-Net's depth, which training read off the crop size
+    card = {
+        "name": item.name,
+        "task": item.task,
+        "summary": f"{item.summary}, {data['crop_size']} px, generator width {config['generator']['width']}; "
+                   "small and shipped with the package: runs offline at once",
+        "trained_on": f"the scenes world (translate/data/scenes.py, seed {data['seed']}), task {data['task']}: "
+                      f"{data['n_train']} training scenes at {data['crop_size']} px; scored on its {data['n_test']}"
+                      f"-scene test split",
+        "licence": LICENCE,
+        "citation": CITATION[item.model],
+        "recipe": f"python benchmarks/ship_scenes_models.py --only {item.name}  "
+                  f"(= translate train --model {item.model} --style {item.style}, then its generator in fp16)",
+        "metrics": metrics,
+        **({"metrics_command": metrics_command} if metrics else {"metrics_note": "being measured"}),
+        **({"headline": item.headline} if metrics else {}),
+        "trainer": {"name": config["trainer"]["name"]},
+        "generator": generator,
+        "source": {"format": "translate", "file": f"weights/{weights.name}", "sha256": sha256_file(weights),
+                   "network": item.network},
+        "input": {"channel_order": data["channel_order"], "value_range": [-1.0, 1.0], "direction": "AtoB",
+                  "in_channels": data["in_channels"], "out_channels": data["out_channels"],
+                  "size": data["crop_size"]},
+    }
+    path = REGISTRY / f"{item.name}.toml"
+    header = f"# Shipped with translate: trained on the embedded scenes world by benchmarks/ship_scenes_models.py.\n"
+    path.write_text(header + tomli_w.dumps(card))
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", action="append", default=[], help="ship only this model (repeatable)")
+    parser.add_argument("--run", action="append", default=[], metavar="NAME=RUN_DIR",
+                        help="ship this finished run instead of training one")
+    parser.add_argument("--runs", default=str(ROOT / "benchmarks" / "runs"), help="where new runs go")
+    args = parser.parse_args()
+    given = dict(pair.split("=", 1) for pair in args.run)
+    chosen = [m for m in MODELS if (not args.only and not given) or m.name in args.only or m.name in given]
+    unknown = (set(args.only) | set(given)) - {m.name for m in MODELS}
+    if unknown:
+        raise SystemExit(f"unknown model(s) {sorted(unknown)}; choose from {[m.name for m in MODELS]}")
+    for item in chosen:
+        run = Path(given[item.name]) if item.name in given else Path(args.runs) / f"ship-{item.name}"
+        if item.name not in given:
+            train(item, run)
+        weights = write_weights(item, run)
+        # the card must exist (with its hash) before eval can find the model by name
+        write_card(item, run, weights, {}, "")
+        metrics, command = measure(item)
+        card = write_card(item, run, weights, metrics, command)
+        print(f"{item.name}: {weights.stat().st_size / 1e6:.2f} MB, {metrics} -> {card.relative_to(ROOT)}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
