@@ -177,6 +177,7 @@ def test_shipped_scenes_models_run_offline_and_translate(monkeypatch: pytest.Mon
     assert card.shipped and card["trainer"]["name"] == trainer
     assert (card.path.parent / card.source["file"]).stat().st_size < 5_000_000
     assert card["metrics"] and card["metrics_command"].startswith(f"translate eval {name} ")
+    assert card["style"] and card["metrics_command"] == f"translate eval {name} --style {card['style']}"
     translator = translate.load(name)  # no server, no pull: the weights come with the package
     # scenes the model never saw (training and test splits draw other seeds), at a size it was not trained at
     errors = []
@@ -224,6 +225,10 @@ def test_known_but_not_pulled_and_unknown_names() -> None:
     assert zoo.resolve("runs/no-such-run") is None
     with pytest.raises(UnknownNameError, match="did you mean 'tiny'"):
         zoo.find_card("tyny")
+    from translate.predict import resolve_run
+
+    with pytest.raises(CheckpointError, match="no run directory or catalogue model 'tyny'; did you mean 'tiny'"):
+        resolve_run("tyny")
 
 
 @pytest.mark.parametrize(
@@ -243,6 +248,7 @@ def test_known_but_not_pulled_and_unknown_names() -> None:
         ({"input": {"channel_order": "RGB", "value_range": [0, 1], "direction": "AtoB"}}, "value_range"),
         ({"metrics_note": ""}, "needs a metrics_note"),
         ({"metrics": {"fid": 40.0}}, "need the metrics_command"),
+        ({"style": "shinkay"}, "style 'shinkay' is not one of"),
     ],
 )
 def test_bad_cards_are_refused_naming_the_file(change: dict, message: str) -> None:

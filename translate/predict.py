@@ -51,7 +51,16 @@ def resolve_run(name_or_path: str | os.PathLike[str]) -> Path:
         found = None
     if found is not None:
         return Path(found)
-    raise CheckpointError(f"no run directory or catalogue model '{name_or_path}'; pass a run folder or a model name")
+    from translate.registry import closest
+
+    try:
+        from translate import zoo
+
+        hint = closest(str(name_or_path), zoo.names())
+    except ImportError:
+        hint = None
+    did_you_mean = f"; did you mean '{hint}'?" if hint else "; pass a run folder or a model name (translate models)"
+    raise CheckpointError(f"no run directory or catalogue model '{name_or_path}'{did_you_mean}")
 
 
 def resolve_checkpoint(name_or_path: str | os.PathLike[str]) -> tuple[Path, str]:

@@ -40,7 +40,7 @@ NAME = re.compile(r"[a-z0-9][a-z0-9_.-]*(/[a-z0-9][a-z0-9_.-]*)?")
 # Card keys: required ones map to None, optional ones to their default.
 TOP_KEYS: dict[str, Any] = {
     "name": None, "task": None, "summary": "", "trained_on": None, "licence": None, "citation": None,
-    "recipe": None, "metrics": None, "metrics_command": "", "metrics_note": "", "headline": "",
+    "recipe": None, "metrics": None, "metrics_command": "", "metrics_note": "", "headline": "", "style": "",
     "trainer": None, "generator": None, "source": None, "input": None,
 }
 SOURCE_KEYS: dict[str, Any] = {"format": None, "url": "", "sha256": "", "file": "", "network": "G"}
@@ -95,16 +95,24 @@ class Card:
     def run_config(self) -> dict[str, Any]:
         """What the card adds to the run config its import writes (trainer, description, data conventions)."""
         inputs = self.data["input"]
+        data = {
+            "in_channels": inputs["in_channels"],
+            "out_channels": inputs["out_channels"],
+            "channel_order": inputs["channel_order"],
+            "direction": inputs["direction"],
+        }
+        style: dict[str, Any] = {}
+        if self.data["style"]:  # trained on a style's data: `eval NAME` scores it there by default
+            from translate.config import read_preset
+
+            style = {"style": self.data["style"]}
+            data = {**read_preset("styles", self.data["style"]).get("data", {}), **data}
         return {
             "model": self.data["trainer"]["name"],
+            **style,
             "description": f"{self.name}: {self.task} (catalogue card {self.path.name})",
             "trainer": dict(self.data["trainer"]),
-            "data": {
-                "in_channels": inputs["in_channels"],
-                "out_channels": inputs["out_channels"],
-                "channel_order": inputs["channel_order"],
-                "direction": inputs["direction"],
-            },
+            "data": data,
         }
 
 
@@ -159,7 +167,7 @@ def check_card(raw: dict[str, Any], path: Path) -> Card:
     where = str(path)
     card = _fill(raw, TOP_KEYS, where)
     for key in ("name", "task", "trained_on", "licence", "citation", "recipe", "summary", "metrics_command",
-                "metrics_note", "headline"):
+                "metrics_note", "headline", "style"):
         if not isinstance(card[key], str) or (TOP_KEYS[key] is None and not card[key].strip()):
             raise ConfigError(f"{where}: '{key}' must be a non-empty string")
     name = card["name"]
@@ -168,6 +176,11 @@ def check_card(raw: dict[str, Any], path: Path) -> Card:
                           "one '/' after a trainer prefix")
     if path.stem != name.replace("/", "--"):
         raise ConfigError(f"{where}: a card for '{name}' must be called {name.replace('/', '--')}.toml")
+    if card["style"]:
+        from translate.config import preset_names
+
+        if card["style"] not in preset_names("styles"):
+            raise ConfigError(f"{where}: style '{card['style']}' is not one of: {', '.join(preset_names('styles'))}")
     _check_part("trainer", card["trainer"], where)
     _check_part("generator", card["generator"], where)
     family = name.partition("/")[0] if "/" in name else None
