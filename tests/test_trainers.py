@@ -182,6 +182,10 @@ def test_schedules_stretch_to_short_runs():
     cosine = Schedule.from_config({**table, "name": "cosine"}, 100, 10, per_epoch=False)
     assert cosine.factor(0) == 1.0 and cosine.factor(50) == pytest.approx(0.5) and cosine.factor(100) == pytest.approx(0.0)
     assert Schedule.from_config({**table, "name": "constant"}, 100, 10, False).factor(99) == 1.0
+    # an epoch-based run shorter than the schedule decays every step, to nearly zero at its last step
+    short = Schedule.from_config(table, total_steps=8 * 200, steps_per_epoch=200, per_epoch=True)
+    assert short.factor(4 * 200 - 1) == 1.0 and short.factor(6 * 200) == pytest.approx(0.5)
+    assert short.factor(6 * 200 + 1) < short.factor(6 * 200) and short.factor(8 * 200 - 1) < 0.01
 
 
 def test_checkpoint_state_splits_into_json_and_tensors():

@@ -189,7 +189,8 @@ def train(
     from translate.trainers.loop import train as run_training
 
     run = run_training(resolved, resume=resume)
-    if int(os.environ.get("RANK", "0")) == 0:  # under torchrun, rank 0 alone speaks
+    # the loop's last line names the run directory; quiet runs print it alone, for scripts (rank 0 under torchrun)
+    if resolved["train"]["quiet"] and int(os.environ.get("RANK", "0")) == 0:
         click.echo(f"run directory: {run}")
 
 

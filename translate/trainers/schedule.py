@@ -19,7 +19,7 @@ class Schedule:
     """The learning-rate factor at each step of a run of `total_steps` steps of `steps_per_epoch`.
 
     `per_epoch`: the rate changes only at epoch boundaries, exactly as the reference's LambdaLR stepped
-    once per epoch (epoch-based runs); otherwise it changes every step (step-based runs).
+    once per epoch (epoch-based runs of the schedule's own length); otherwise it changes every step.
     """
 
     name: str
@@ -50,14 +50,27 @@ class Schedule:
         """The schedule's own length in epochs."""
         return max(1, self.n_epochs + self.n_epochs_decay)
 
+    @property
+    def stretched(self) -> bool:
+        """Whether the run's length differs from the schedule's own span, which it is then stretched to."""
+        return self.name in ("linear", "cosine") and abs(self.total_steps / self.steps_per_epoch - self.span) > 1e-9
+
+    @property
+    def stepped(self) -> bool:
+        """Whether the rate changes only at epoch boundaries: `per_epoch` runs whose length is the schedule's.
+
+        A stretched schedule changes every step: stepping a 200-epoch decay in the 8 jumps of an 8-epoch run
+        would leave its last epoch at a quarter of the rate, never near the zero the decay is meant to reach.
+        """
+        return self.per_epoch and not self.stretched
+
     def epoch_at(self, step: int) -> float:
         """Epochs of the schedule elapsed before `step` (0-based), stretched to the run's length."""
-        run_epochs = self.total_steps / self.steps_per_epoch
         epoch = step / self.steps_per_epoch
-        if self.per_epoch:
+        if self.stepped:
             epoch = math.floor(epoch)
-        if self.name in ("linear", "cosine") and abs(run_epochs - self.span) > 1e-9:
-            epoch *= self.span / run_epochs
+        if self.stretched:
+            epoch *= self.span / (self.total_steps / self.steps_per_epoch)
         return epoch
 
     def factor(self, step: int) -> float:
@@ -66,7 +79,7 @@ class Schedule:
             return 1.0
         t = self.epoch_at(step)
         if self.name == "linear":
-            if self.per_epoch:
+            if self.stepped:
                 # the reference: 1 - max(0, epoch + 1 - n_epochs) / (n_epochs_decay + 1), epoch from 0
                 return 1.0 - max(0.0, t + 1 - self.n_epochs) / float(self.n_epochs_decay + 1)
             return max(0.0, 1.0 - max(0.0, t - self.n_epochs) / max(1, self.n_epochs_decay))
