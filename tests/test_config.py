@@ -100,3 +100,22 @@ def test_a_preset_layers_after_the_style():
     assert paper["generator"]["width"] == 64 and paper["data"]["task"] == "photo2shinkai"
     with pytest.raises(ConfigError, match="unknown preset 'papr'; did you mean 'paper'"):
         cfg.resolve("cyclegan", "shinkai", preset="papr")
+
+
+def test_a_style_can_hold_settings_for_one_model(monkeypatch, tmp_path):
+    assert cfg.resolve("cartoongan", "shinkai")["train"]["epochs"] == 20  # [models.cartoongan.train]
+    assert cfg.resolve("cyclegan", "shinkai")["train"]["epochs"] == 8
+    assert cfg.resolve("cartoongan", "shinkai", assignments=["train.epochs=3"])["train"]["epochs"] == 3
+
+    root = tmp_path / "configs"
+    for group in ("models", "styles", "presets"):
+        (root / group).mkdir(parents=True)
+    for name in ("pix2pix", "cyclegan"):
+        (root / "models" / f"{name}.toml").write_text((cfg.configs_dir() / "models" / f"{name}.toml").read_text())
+    monkeypatch.setattr(cfg, "CONFIG_ROOTS", (root,))
+    (root / "styles" / "bad.toml").write_text("[models.pix2pox.train]\nepochs = 2\n")
+    with pytest.raises(ConfigError, match="unknown config key 'models.pix2pox'.*did you mean 'models.pix2pix'"):
+        cfg.resolve("cyclegan", "bad")
+    (root / "styles" / "bad.toml").write_text("[models.pix2pix.train]\nepochs = 2\nepohcs = 3\n")
+    with pytest.raises(ConfigError, match=r"'train.epohcs' in configs/styles/bad.toml \[models.pix2pix\]"):
+        cfg.resolve("cyclegan", "bad")

@@ -242,6 +242,24 @@ def check_values(config: dict[str, Any]) -> None:
         raise ConfigError("train.batch_size must be >= 1 and train.steps, train.epochs >= 0")
 
 
+def for_model(layer: dict[str, Any], model: str, source: str) -> list[tuple[dict[str, Any], str]]:
+    """A style's or preset's layer, then its `[models.<model>]` tables for the model being trained.
+
+    A style holds one budget for every model, but their steps differ in cost: `[models.cartoongan.train]
+    epochs = 20` gives CartoonGAN, whose step costs a third of CycleGAN's, the same ten minutes.
+    """
+    layer = dict(layer)
+    per_model = layer.pop("models", {})
+    if not isinstance(per_model, dict):
+        raise ConfigError(f"'models' in {source} must hold tables [models.<model>.<table>], not {per_model!r}")
+    for name, tables in per_model.items():
+        if name not in preset_names("models"):
+            raise ConfigError(_unknown_key(f"models.{name}", [f"models.{m}" for m in preset_names("models")], source))
+        check_layer(tables, f"{source} [models.{name}]")
+    extra = per_model.get(model)
+    return [(layer, source)] + ([(extra, f"{source} [models.{model}]")] if extra else [])
+
+
 def resolve(
     model: str | None = None,
     style: str | None = None,
@@ -269,9 +287,9 @@ def resolve(
 
     layers: list[tuple[dict[str, Any], str]] = [(read_preset("models", model), f"configs/models/{model}.toml")]
     if style:
-        layers.append((read_preset("styles", style), f"configs/styles/{style}.toml"))
+        layers += for_model(read_preset("styles", style), model, f"configs/styles/{style}.toml")
     if preset:
-        layers.append((read_preset("presets", preset), f"configs/presets/{preset}.toml"))
+        layers += for_model(read_preset("presets", preset), model, f"configs/presets/{preset}.toml")
     layers += [(file_layer, f"--config {config_file}"), (overrides, "the command line"), (set_layer, "--set")]
 
     config = merge(DEFAULTS, {"model": model, "style": style})
