@@ -104,7 +104,10 @@ def test_a_preset_layers_after_the_style():
 
 def test_a_style_can_hold_settings_for_one_model(monkeypatch, tmp_path):
     assert cfg.resolve("cartoongan", "shinkai")["train"]["epochs"] == 20  # [models.cartoongan.train]
-    assert cfg.resolve("cyclegan", "shinkai")["train"]["epochs"] == 8
+    assert cfg.resolve("cyclegan", "shinkai")["train"]["epochs"] == 16
+    assert cfg.resolve("cyclegan", "shinkai")["generator"]["n_blocks"] == 3
+    assert cfg.resolve("cyclegan", "shinkai", preset="paper")["generator"]["n_blocks"] == 9  # after the style's
+    assert cfg.resolve("cyclegan", "shinkai", preset="paper")["train"]["epochs"] == 0
     assert cfg.resolve("cartoongan", "shinkai", assignments=["train.epochs=3"])["train"]["epochs"] == 3
 
     root = tmp_path / "configs"
