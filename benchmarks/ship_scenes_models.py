@@ -29,6 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 REGISTRY = ROOT / "registry"
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))  # train_defaults, beside this file
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class Shipped:
 
     @property
     def train_args(self) -> list[str]:
+        """What follows `translate train` (train_defaults.run_one adds --out and --quiet)."""
         return ["--model", self.model, "--style", self.style, *self.extra]
 
 
@@ -76,11 +78,14 @@ CITATION = {
 
 
 def train(item: Shipped, out: Path) -> None:
-    command = [sys.executable, "-m", "translate", "train", *item.train_args, "--out", str(out), "--quiet"]
-    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    env.setdefault("OMP_NUM_THREADS", "1")
-    print("+", " ".join(command[2:]), flush=True)
-    subprocess.run(command, cwd=ROOT, env=env, check=True)
+    """The run, as benchmarks/train_defaults.py runs a style's default (one thread unless OMP_NUM_THREADS)."""
+    from train_defaults import run_one
+
+    row = run_one(item.model, item.style, out, list(item.extra))
+    if row["rc"]:
+        raise SystemExit(f"{row['command']} failed: {row['error']}")
+    print(f"{row['command']}: held-out L1 {row['untrained']:.4f} -> {row['trained']:.4f} in "
+          f"{row['wall_s'] / 60:.1f} min", flush=True)
 
 
 def write_weights(item: Shipped, run: Path) -> Path:
@@ -132,14 +137,11 @@ def write_card(item: Shipped, run: Path, weights: Path, metrics: dict[str, float
 
     from translate.download import sha256_file
 
-    from translate.registry import registry
+    from translate.parts import generator_table
 
     config = tomllib.loads((run / "config.toml").read_text())
     data = config["data"]
-    generator = dict(config["generator"])
-    keywords = registry("generator").entry(generator["name"]).keywords() or []
-    if "image_size" in keywords and "image_size" not in generator and "depth" not in generator:
-        generator["image_size"] = data["crop_size"]  # a U-Net's depth, which training read off the crop size
+    generator = generator_table(config)  # as training built it (a U-Net's depth read off the crop size)
     card = {
         "name": item.name,
         "task": item.task,
@@ -165,7 +167,7 @@ def write_card(item: Shipped, run: Path, weights: Path, metrics: dict[str, float
                   "size": data["crop_size"]},
     }
     path = REGISTRY / f"{item.name}.toml"
-    header = f"# Shipped with translate: trained on the embedded scenes world by benchmarks/ship_scenes_models.py.\n"
+    header = "# Shipped with translate: trained on the embedded scenes world by benchmarks/ship_scenes_models.py.\n"
     path.write_text(header + tomli_w.dumps(card))
     return path
 

@@ -34,8 +34,13 @@ def photo(name: str) -> Image.Image:
     return image.resize((width, HEIGHT), Image.Resampling.LANCZOS)
 
 
+def column_widths(rows: list[list[Image.Image]], n: int) -> list[int]:
+    """The widest image of each of the first `n` columns (rows may be shorter)."""
+    return [max(row[i].width for row in rows if i < len(row)) for i in range(n)]
+
+
 def grid(rows: list[list[Image.Image]], titles: list[str]) -> Image.Image:
-    widths = [max(row[i].width for row in rows if i < len(row)) for i in range(len(titles))]
+    widths = column_widths(rows, len(titles))
     sheet = Image.new("RGB", (sum(widths) + GAP * (len(widths) - 1), HEADER + len(rows) * (HEIGHT + GAP)), "white")
     draw = ImageDraw.Draw(sheet)
     x = 0
@@ -73,11 +78,11 @@ def main() -> None:
               "scenes-sketch2photo (of the lines)"]
     sheet = grid(rows, titles)
     draw = ImageDraw.Draw(sheet)
-    y = HEADER + len(PHOTOS) * (HEIGHT + GAP)
-    widths = [max(row[i].width for row in rows if i < len(row)) for i in range(3)]
-    draw.text((2, y + 2), "label map (unseen scene)", fill="white")
-    draw.text((widths[0] + GAP + 2, y + 2), "scenes-labels2photo", fill="white")
-    draw.text((widths[0] + widths[1] + 2 * GAP + 2, y + 2), "true photo", fill="white")
+    y, x = HEADER + len(PHOTOS) * (HEIGHT + GAP), 0
+    for label, width in zip(["label map (unseen scene)", "scenes-labels2photo", "true photo"],
+                            column_widths(rows, len(titles))):
+        draw.text((x + 2, y + 2), label, fill="white")  # the last row's own titles, on the images
+        x += width + GAP
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     sheet.save(args.out, quality=90, optimize=True)  # .jpg: photos; .png works too
     print(f"wrote {args.out} ({np.prod(sheet.size) / 1e6:.1f} Mpx)")

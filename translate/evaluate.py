@@ -321,6 +321,7 @@ def resolve_run(run: str | Path) -> tuple[str, Path | None]:
     """("run", folder) for a run directory, a checkpoint file in one or a catalogue name; ("baseline", None)
     for a baseline's name. Anything else is a one-line error naming the baselines."""
     from translate.errors import CheckpointError
+    from translate.predict import catalogue_names
     from translate.predict import resolve_run as find_run
     from translate.registry import GENERATORS, closest
 
@@ -332,14 +333,9 @@ def resolve_run(run: str | Path) -> tuple[str, Path | None]:
             raise TranslateError(f"'{name}' is an untrained generator; evaluate a run directory (translate train ... "
                                  f"--out DIR), a catalogue model, or a baseline: {', '.join(baselines())}")
     try:
-        from translate import zoo
-
-        known = zoo.names()
-    except ImportError:  # no catalogue in this build
-        known = []
-    try:
         return "run", find_run(run)
     except CheckpointError:
+        known = catalogue_names()
         if Path(run).exists() or name in known:  # a catalogue model that failed to load says why
             raise
     hint = closest(name, [*baselines(), *known])

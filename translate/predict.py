@@ -53,14 +53,18 @@ def resolve_run(name_or_path: str | os.PathLike[str]) -> Path:
         return Path(found)
     from translate.registry import closest
 
-    try:
-        from translate import zoo
-
-        hint = closest(str(name_or_path), zoo.names())
-    except ImportError:
-        hint = None
+    hint = closest(str(name_or_path), catalogue_names())
     did_you_mean = f"; did you mean '{hint}'?" if hint else "; pass a run folder or a model name (translate models)"
     raise CheckpointError(f"no run directory or catalogue model '{name_or_path}'{did_you_mean}")
+
+
+def catalogue_names() -> list[str]:
+    """The catalogue's model names; none in a build without one."""
+    try:
+        from translate import zoo
+    except ImportError:
+        return []
+    return zoo.names()
 
 
 def resolve_checkpoint(name_or_path: str | os.PathLike[str]) -> tuple[Path, str]:
