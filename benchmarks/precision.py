@@ -24,8 +24,8 @@ from torch.utils.data import default_collate
 
 from translate.config import resolve  # noqa: E402
 from translate.data.datasets import build_dataset  # noqa: E402
-from translate.metrics import heldout_l1  # noqa: E402
-from translate.trainers.device import choose_device, describe, device_kind  # noqa: E402
+from translate.evaluation.metrics import heldout_l1  # noqa: E402
+from translate.device import choose_device, describe, device_kind  # noqa: E402
 from translate.trainers.loop import build_trainer  # noqa: E402
 from translate.trainers.rng import seed_everything  # noqa: E402
 

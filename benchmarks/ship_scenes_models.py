@@ -92,7 +92,7 @@ def write_weights(item: Shipped, run: Path) -> Path:
     """The run's generator as fp16 safetensors in registry/weights/; returns the file."""
     import torch
 
-    from translate.storage import load_weights, save_weights, unprefixed
+    from translate.files import load_weights, save_weights, unprefixed
 
     state = unprefixed(load_weights(run / "checkpoints" / "latest.safetensors"), item.network)
     if not state:
@@ -135,9 +135,9 @@ def measure(item: Shipped) -> tuple[dict[str, float], str]:
 def write_card(item: Shipped, run: Path, weights: Path, metrics: dict[str, float], metrics_command: str) -> Path:
     import tomli_w
 
-    from translate.download import sha256_file
+    from translate.zoo.download import sha256_file
 
-    from translate.parts import generator_table
+    from translate.config import generator_table
 
     config = tomllib.loads((run / "config.toml").read_text())
     data = config["data"]

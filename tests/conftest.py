@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from translate import judges
+from translate.evaluation import judges
 
 
 def noise_image(seed: int, size: tuple[int, int] = (40, 24), mode: str = "RGB") -> Image.Image:

@@ -12,8 +12,8 @@ import torch
 from click.testing import CliRunner
 from PIL import Image
 
-from translate.bench import benchmark, combo_config
-from translate.bench_speed import flop_counter
+from translate.bench.benchmark import benchmark, combo_config
+from translate.bench.speed import flop_counter
 from translate.cli import main
 from translate.errors import ConfigError
 
@@ -86,7 +86,7 @@ def test_cli_runs_a_benchmark_config_file(tmp_path):
     (["--models", "pix2pixx"], "Error: unknown model 'pix2pixx'; did you mean 'pix2pix'?"),
     (["--generators", "unet,resnt"], "Error: unknown generator 'resnt'; did you mean 'resnet'?"),
     (["--generators", "canny"], "Error: generator 'canny' is a baseline with nothing to train"),
-    (["--set", "generator.widht=4"], "Error: no generator takes 'generator.widht'; did you mean generator.width?"),
+    (["--set", "generator.widht=4"], "Error: no generator takes 'generator.widht'; did you mean 'generator.width'?"),
     (["--sizes", "128,big"], "Error: --sizes 128,big: expected whole numbers"),
 ])
 def test_cli_bad_names_are_one_line_errors(tmp_path, args, message):

@@ -107,7 +107,7 @@ def test_random_vgg_is_fixed_and_said_loudly(monkeypatch, tmp_path, caplog):
 
 
 def test_vgg_weights_from_a_file_and_the_torch_cache(monkeypatch, tmp_path):
-    from translate.storage import save_weights
+    from translate.files import save_weights
 
     state = {f"features.{k}": v + 1.0 for k, v in vgg.vgg19_features().state_dict().items()}
     save_weights(tmp_path / "vgg.safetensors", state)

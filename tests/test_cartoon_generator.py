@@ -17,10 +17,11 @@ from torch import nn
 
 from translate.errors import CheckpointError
 from translate.models.cartoon import CartoonGenerator
-from translate.models.measure import count_parameters
+from translate.bench.measure import count_parameters
 from translate.registry import GENERATORS
 from translate.rundir import load_network_state, read_config
-from translate.weights import cartoongan_to_ours, import_cartoongan, import_reference
+from translate.models.cartoon import cartoongan_to_ours
+from translate.zoo.importers import import_cartoongan, import_reference
 
 
 @pytest.fixture(autouse=True)

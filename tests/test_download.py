@@ -12,7 +12,7 @@ import threading
 
 import pytest
 
-from translate.download import DownloadError, download, sha256_file, verify_or_record
+from translate.zoo.download import DownloadError, download, sha256_file, verify_or_record
 from translate.errors import TranslateError
 
 PAYLOAD = bytes(range(256)) * 400  # 100 KiB, several read chunks of the handler

@@ -11,20 +11,22 @@ import torch
 from click.testing import CliRunner
 
 import translate
-from translate import judges
+from translate.evaluation import inception
 from translate.cli import main
 from translate.data import scenes
 from translate.data.datasets import build_dataset
 from translate.errors import TranslateError
-from translate.evaluate import data_config, evaluate, evaluate_run, format_table, plan
-from translate.models.measure import count_macs, count_parameters
+from translate.registry import GENERATORS
+from translate.evaluation.evaluate import data_config, evaluate, evaluate_run, plan
+from translate.evaluation.report import format_table
+from translate.bench.measure import count_macs, count_parameters
 
 
 
 @pytest.fixture(autouse=True)
 def no_inception(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
     """No Inception weights, whatever this machine holds: FID and KID are 'not computed'."""
-    monkeypatch.delenv(judges.INCEPTION_ENV, raising=False)
+    monkeypatch.delenv(inception.INCEPTION_ENV, raising=False)
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
 
 
@@ -44,7 +46,7 @@ def test_baselines_are_registered_generators_without_parameters(name: str) -> No
     entry = translate.GENERATORS.entry(name)
     assert entry.doc.startswith("baseline")
     net = translate.create("generator", name)
-    assert net.trainable is False and count_parameters(net) == 0
+    assert not GENERATORS.entry(name).trainable and count_parameters(net) == 0
     assert count_macs(net, (1, 3, 32, 32)) >= 0  # the parameter table's meta-device pass works
     for channels, (h, w), out in ((3, (45, 30), 1), (1, (7, 5), 3), (3, (64, 64), 3)):
         net = translate.create("generator", name, in_channels=channels, out_channels=out)
@@ -105,7 +107,7 @@ def test_fid_and_kid_with_a_feature_extractor(monkeypatch: pytest.MonkeyPatch) -
     def features(path=None, device="cpu"):
         return lambda images: torch.nn.functional.adaptive_avg_pool2d(images.float(), 4).flatten(1)
 
-    monkeypatch.setattr(judges, "inception", features)
+    monkeypatch.setattr(inception, "features", features)
     perfect = evaluate(oracle("coloring"), "coloring", size=32, limit=8)
     assert perfect["fid"]["fid"] == pytest.approx(0, abs=1e-6) and perfect["fid"]["n"] == 8
     worse = evaluate_run("dodge", "coloring", size=32, limit=8, batch_size=3)

@@ -11,13 +11,13 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from translate import export as exporter
+from translate.inference import export as exporter
 from translate.cli import main
 from translate.config import from_run
 from translate.errors import TranslateError
-from translate.export import Exportable, export, export_generator
-from translate.parts import build_generator
-from translate.predict import load
+from translate.inference.export import Exportable, export, export_generator
+from translate.config import build_generator
+from translate.inference.translator import load
 from translate.rundir import save_networks, write_config
 
 GENERATORS = {

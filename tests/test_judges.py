@@ -8,9 +8,9 @@ import os
 import pytest
 import torch
 
-from translate import judges
+from translate.evaluation import inception, judges
 from translate.errors import TranslateError
-from translate.evaluate import evaluate
+from translate.evaluation.evaluate import evaluate
 
 from conftest import TINY
 
@@ -103,25 +103,25 @@ def test_segmenter_output_shape_and_grey_input(tiny_judges) -> None:
 
 
 def test_inception_weights_are_found_only_where_they_are(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(judges.INCEPTION_ENV, raising=False)
+    monkeypatch.delenv(inception.INCEPTION_ENV, raising=False)
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
-    assert judges.find_inception() is None
-    assert judges.inception() is None
+    assert inception.find_inception() is None
+    assert inception.features() is None
     cached = tmp_path / "hub" / "checkpoints" / "inception_v3_google-0cc3c7bd.pth"
     cached.parent.mkdir(parents=True)
     cached.write_bytes(b"")
-    assert judges.find_inception() == cached
+    assert inception.find_inception() == cached
     given = tmp_path / "mine.pth"
     given.write_bytes(b"")
-    monkeypatch.setenv(judges.INCEPTION_ENV, str(given))
-    assert judges.find_inception() == given
-    assert judges.find_inception(str(cached)) == cached  # an explicit path wins
+    monkeypatch.setenv(inception.INCEPTION_ENV, str(given))
+    assert inception.find_inception() == given
+    assert inception.find_inception(str(cached)) == cached  # an explicit path wins
     with pytest.raises(TranslateError, match="do not exist"):
-        judges.find_inception(str(tmp_path / "missing.pth"))
+        inception.find_inception(str(tmp_path / "missing.pth"))
 
 
 def test_a_wrong_inception_file_is_one_clear_error(tmp_path) -> None:
     bad = tmp_path / "inception_v3_google-bad.pth"
     bad.write_bytes(os.urandom(64))
     with pytest.raises(TranslateError, match="not torchvision inception_v3 weights"):
-        judges.InceptionFeatures(bad)
+        inception.InceptionFeatures(bad)

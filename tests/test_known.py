@@ -14,7 +14,7 @@ from conftest import noise_image, write_ab
 from test_download import FileServer, no_proxy  # noqa: F401 (autouse: keep requests off any proxy)
 
 from translate.data.known import KNOWN, download_dataset, find_dataset, safe_extract
-from translate.download import DownloadError
+from translate.zoo.download import DownloadError
 from translate.errors import DataError, TranslateError
 
 

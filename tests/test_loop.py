@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from translate.config import resolve
 from translate.errors import ConfigError, TrainingError
-from translate.storage import load_weights
+from translate.files import load_weights
 from translate.trainers import checkpoint
 from translate.trainers.loop import TrainingInterrupted, train
 
@@ -174,7 +174,7 @@ def _ddp_worker(rank: int, world: int, port: int, config: dict, out: str) -> Non
         seen["trainer"] = trainer
 
     train(config, callback=keep)
-    from translate.storage import save_weights
+    from translate.files import save_weights
 
     tensors = {f"{n}.{k}": v for n, net in seen["trainer"].networks.items() for k, v in net.state_dict().items()}
     save_weights(Path(out) / f"rank{rank}.safetensors", tensors)

@@ -13,7 +13,7 @@ import translate
 from translate.errors import TranslateError
 from translate.models import PatchDiscriminator, UNetGenerator, set_dropout
 from translate.models.layers import reflect_pad
-from translate.models.measure import count_macs, count_parameters, part_table
+from translate.bench.measure import count_macs, count_parameters, part_table
 
 SIZES = [(32, 32), (64, 64), (256, 256), (45, 30)]
 GENERATORS = ["unet", "resnet", "timm_unet"]

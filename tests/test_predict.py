@@ -16,9 +16,12 @@ from conftest import noise_image
 from translate.cli import main
 from translate.config import from_run
 from translate.errors import CheckpointError, TranslateError
-from translate.predict import Translator, build_generator, collect_inputs, load, predict_files, resolve_run
+from translate.inference.translator import load, Translator
+from translate.config import build_generator
+from translate.inference.batch import collect_inputs, predict_files
+from translate.zoo.pull import resolve_run
 from translate.rundir import save_networks, write_config
-from translate.tiling import axis_weights, round_tile, run_tiled, tile_starts
+from translate.inference.tiling import axis_weights, round_tile, run_tiled, tile_starts
 
 UNET = {"name": "unet", "width": 4, "depth": 6, "norm": "batch", "dropout": True}
 RESNET = {"name": "resnet", "width": 4, "n_blocks": 1, "norm": "instance"}
@@ -106,7 +109,7 @@ def test_translator_is_deterministic_unless_dropout_is_kept(tmp_path: Path) -> N
 
 
 def test_precision_auto_is_fp32_on_a_cpu_without_bf16_kernels(tmp_path: Path) -> None:
-    from translate.trainers.device import device_kind
+    from translate.device import device_kind
 
     run = make_run(tmp_path, RESNET)
     if device_kind(torch.device("cpu")) == "cpu":
@@ -115,7 +118,7 @@ def test_precision_auto_is_fp32_on_a_cpu_without_bf16_kernels(tmp_path: Path) ->
     assert bf16.precision == torch.bfloat16
     x = torch.rand(1, 3, 16, 16) * 2 - 1
     assert (bf16(x) - load(run, precision="fp32")(x)).abs().max() < 0.1
-    with pytest.raises(TranslateError, match="use auto, fp32 or bf16"):
+    with pytest.raises(TranslateError, match="needs a CUDA GPU"):
         load(run, precision="fp16")
 
 
@@ -124,7 +127,7 @@ def test_a_checkpoint_file_picks_its_tag_and_unknown_runs_are_named(tmp_path: Pa
     make_run(tmp_path / "run", RESNET, seed=1, tag="step_0000005")
     x = torch.rand(1, 3, 16, 16) * 2 - 1
     latest, older = load(run), load(run / "checkpoints" / "step_0000005.safetensors")
-    assert resolve_run(run / "checkpoints" / "step_0000005.safetensors") == run
+    assert resolve_run(run / "checkpoints" / "step_0000005.safetensors") == (run, "step_0000005")
     assert not torch.allclose(latest(x), older(x))
     with pytest.raises(CheckpointError, match="no run directory or catalogue model 'no/such/run'"):
         resolve_run("no/such/run")

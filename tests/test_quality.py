@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from translate import quality
+from translate.evaluation import metrics as quality
 
 
 @pytest.fixture(autouse=True)

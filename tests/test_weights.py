@@ -18,7 +18,7 @@ from torch import nn
 from translate.errors import CheckpointError
 from translate.registry import GENERATORS
 from translate.rundir import load_network_state, read_config
-from translate.weights import import_reference, reference_to_ours
+from translate.zoo.importers import import_reference, reference_to_ours
 
 
 @pytest.fixture(autouse=True)

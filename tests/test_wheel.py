@@ -44,7 +44,7 @@ def test_wheel_in_a_fresh_venv_lists_the_catalogue(tmp_path: Path) -> None:
 
     work = tmp_path / "elsewhere"  # not the checkout: nothing may come from the source tree
     work.mkdir()
-    where = run([python, "-c", "import translate, translate.zoo as z, translate.config as c; "
+    where = run([python, "-c", "import translate, translate.zoo.cards as z, translate.config as c; "
                  "print(translate.__file__); print(z.catalogue_dir()); print(c.configs_dir())"], work, env)
     for line in where.stdout.split():
         assert Path(line).resolve().is_relative_to(venv.resolve()), where.stdout

@@ -17,10 +17,11 @@ from test_cartoon_generator import randomised as randomised_authors
 from test_download import FileServer, free_port
 from test_weights import RefResnet, RefUnet, randomised
 
-from translate import zoo
+from translate import files
+from translate.zoo import cards as zoo_cards, pull
 from translate.cli import main
 from translate.config import from_run
-from translate.download import DownloadError
+from translate.zoo.download import DownloadError
 from translate.errors import CheckpointError, ConfigError, TranslateError
 from translate.registry import GENERATORS, TRAINERS, UnknownNameError
 from translate.rundir import read_config, save_networks
@@ -41,9 +42,9 @@ def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("no_proxy", "*")
     monkeypatch.setenv("NO_PROXY", "*")
-    monkeypatch.setenv(zoo.HOME_ENV, str(tmp_path / "home"))
+    monkeypatch.setenv(files.HOME_ENV, str(tmp_path / "home"))
     (tmp_path / "cards").mkdir()
-    monkeypatch.setenv(zoo.CATALOGUE_ENV, str(tmp_path / "cards"))
+    monkeypatch.setenv(zoo_cards.CATALOGUE_ENV, str(tmp_path / "cards"))
     torch.manual_seed(0)
 
 
@@ -99,7 +100,7 @@ def sha(data: bytes) -> str:
 def cache_entries(tmp_path: Path) -> list[str]:
     """Everything in the cache but the hash record: must be empty after a refused pull."""
     home = tmp_path / "home"
-    return sorted(str(p.relative_to(home)) for p in home.rglob("*") if p.is_file() and p.name != zoo.HASHES)
+    return sorted(str(p.relative_to(home)) for p in home.rglob("*") if p.is_file() and p.name != pull.HASHES)
 
 
 def load_generator(run: Path) -> torch.nn.Module:
@@ -122,9 +123,9 @@ def same_outputs(ours: torch.nn.Module, theirs: torch.nn.Module, size: tuple[int
 
 
 def test_every_real_card_is_valid_and_names_only_registered_parts(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(zoo.CATALOGUE_ENV)
-    assert zoo.catalogue_dir().resolve() == REAL_CATALOGUE
-    catalogue = zoo.load_catalogue()
+    monkeypatch.delenv(zoo_cards.CATALOGUE_ENV)
+    assert zoo_cards.catalogue_dir().resolve() == REAL_CATALOGUE
+    catalogue = zoo_cards.load_catalogue()
     expected = {("pix2pix/" + n if n in CYCLEGAN else n) for n in PIX2PIX}
     expected |= {("cyclegan/" + n if n in PIX2PIX else n) for n in CYCLEGAN}
     expected |= {f"cartoongan-{k}" for k in CARTOON}
@@ -171,8 +172,8 @@ def test_shipped_scenes_models_run_offline_and_translate(monkeypatch: pytest.Mon
     import translate
     from translate.data.scenes import render
 
-    monkeypatch.delenv(zoo.CATALOGUE_ENV)
-    card = zoo.find_card(name)
+    monkeypatch.delenv(zoo_cards.CATALOGUE_ENV)
+    card = zoo_cards.find_card(name)
     trainer, source, target = SHIPPED[name]
     assert card.shipped and card["trainer"]["name"] == trainer
     assert (card.path.parent / card.source["file"]).stat().st_size < 5_000_000
@@ -195,12 +196,12 @@ def test_shipped_scenes_models_run_offline_and_translate(monkeypatch: pytest.Mon
 
 
 def test_the_bare_shared_name_is_refused_with_both_choices(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(zoo.CATALOGUE_ENV)
+    monkeypatch.delenv(zoo_cards.CATALOGUE_ENV)
     with pytest.raises(TranslateError, match="name one: cyclegan/sat2map or pix2pix/sat2map"):
-        zoo.find_card("sat2map")
+        zoo_cards.find_card("sat2map")
     with pytest.raises(TranslateError, match="cyclegan/sat2map or pix2pix/sat2map"):
-        zoo.resolve("sat2map")
-    assert zoo.find_card("cyclegan/horse2zebra").name == "horse2zebra"
+        pull.resolve("sat2map")
+    assert zoo_cards.find_card("cyclegan/horse2zebra").name == "horse2zebra"
     result = CliRunner().invoke(main, ["pull", "sat2map"])
     assert result.exit_code == 1 and "pix2pix/sat2map" in result.output and "Traceback" not in result.output
     unknown = CliRunner().invoke(main, ["pull", "hors2zebra"])
@@ -209,7 +210,7 @@ def test_the_bare_shared_name_is_refused_with_both_choices(monkeypatch: pytest.M
 
 
 def test_models_lists_the_catalogue(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(zoo.CATALOGUE_ENV)
+    monkeypatch.delenv(zoo_cards.CATALOGUE_ENV)
     listing = json.loads(CliRunner().invoke(main, ["models", "--json"]).output)
     rows = {row["name"]: row for row in listing["catalogue"]}
     assert rows["horse2zebra"]["task"] == "horse -> zebra" and rows["horse2zebra"]["on_this_machine"] is False
@@ -219,13 +220,13 @@ def test_models_lists_the_catalogue(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_known_but_not_pulled_and_unknown_names() -> None:
-    write_card(zoo.catalogue_dir(), "tiny", url="http://127.0.0.1:9/tiny.pth")
+    write_card(zoo_cards.catalogue_dir(), "tiny", url="http://127.0.0.1:9/tiny.pth")
     with pytest.raises(TranslateError, match=r"^model 'tiny' is not on this machine; run: translate pull tiny$"):
-        zoo.resolve("tiny")
-    assert zoo.resolve("runs/no-such-run") is None
+        pull.resolve("tiny")
+    assert pull.resolve("runs/no-such-run") is None
     with pytest.raises(UnknownNameError, match="did you mean 'tiny'"):
-        zoo.find_card("tyny")
-    from translate.predict import resolve_run
+        zoo_cards.find_card("tyny")
+    from translate.zoo.pull import resolve_run
 
     with pytest.raises(CheckpointError, match="no run directory or catalogue model 'tyny'; did you mean 'tiny'"):
         resolve_run("tyny")
@@ -252,24 +253,24 @@ def test_known_but_not_pulled_and_unknown_names() -> None:
     ],
 )
 def test_bad_cards_are_refused_naming_the_file(change: dict, message: str) -> None:
-    path = write_card(zoo.catalogue_dir(), "bad", url="http://127.0.0.1:9/bad.pth", **change)
+    path = write_card(zoo_cards.catalogue_dir(), "bad", url="http://127.0.0.1:9/bad.pth", **change)
     with pytest.raises(ConfigError, match=message) as info:
-        zoo.load_catalogue()
+        zoo_cards.load_catalogue()
     assert str(path) in str(info.value) and "\n" not in str(info.value)
 
 
 def test_card_file_names_and_shared_names_are_checked(cards: Path) -> None:
     (cards / "other.toml").write_text(write_card(cards, "tiny", url="http://127.0.0.1:9/t.pth").read_text())
     with pytest.raises(ConfigError, match="must be called tiny.toml"):
-        zoo.load_catalogue()
+        zoo_cards.load_catalogue()
     (cards / "other.toml").unlink()
     write_card(cards, "cyclegan/tiny", url="http://127.0.0.1:9/t.pth")
     with pytest.raises(ConfigError, match="'tiny' is also cyclegan/tiny"):
-        zoo.load_catalogue()
+        zoo_cards.load_catalogue()
     (cards / "tiny.toml").unlink()
     write_card(cards, "pix2pix/tiny", url="http://127.0.0.1:9/t.pth")
     with pytest.raises(ConfigError, match="prefix of 'pix2pix/tiny' must be its trainer"):
-        zoo.load_catalogue()
+        zoo_cards.load_catalogue()
 
 
 # ---------------------------------------------------------------------------------------------------- pulling
@@ -281,9 +282,9 @@ def test_pull_imports_a_reference_checkpoint_and_records_its_hash(server, cards:
     url = server.url("/cyclegan/tiny.pth")
     write_card(cards, "cyclegan/tiny", url=url)
     write_card(cards, "pix2pix/tiny", url=url, trainer="pix2pix", generator={"name": "unet", "width": 8, "depth": 5})
-    card = zoo.find_card("cyclegan/tiny")
-    assert not zoo.on_this_machine(card)
-    run = zoo.pull("cyclegan/tiny", progress=False)
+    card = zoo_cards.find_card("cyclegan/tiny")
+    assert not pull.on_this_machine(card)
+    run = pull.pull("cyclegan/tiny", progress=False)
     assert run == tmp_path / "home" / "models" / "cyclegan--tiny"
     same_outputs(load_generator(run), theirs)
     config = read_config(run)
@@ -293,13 +294,13 @@ def test_pull_imports_a_reference_checkpoint_and_records_its_hash(server, cards:
     assert config["data"]["channel_order"] == "RGB" and config["data"]["direction"] == "AtoB"
     from_run(config)
     # the hash nobody published is recorded; the download itself is not kept (the run holds the weights)
-    record = json.loads((tmp_path / "home" / "downloads" / zoo.HASHES).read_text())
+    record = json.loads((tmp_path / "home" / "downloads" / pull.HASHES).read_text())
     assert record == {url: sha(data)}
     assert cache_entries(tmp_path) == ["models/cyclegan--tiny/checkpoints/latest.safetensors",
                                        "models/cyclegan--tiny/config.toml"]
-    assert zoo.resolve("cyclegan/tiny") == run and zoo.on_this_machine(card)
+    assert pull.resolve("cyclegan/tiny") == run and pull.on_this_machine(card)
     # pulled already: nothing is fetched again
-    assert zoo.pull("cyclegan/tiny", progress=False) == run and len(server.requests) == 1
+    assert pull.pull("cyclegan/tiny", progress=False) == run and len(server.requests) == 1
 
 
 def test_an_interrupted_transfer_is_resumed(server, cards: Path, tmp_path: Path) -> None:
@@ -308,13 +309,13 @@ def test_an_interrupted_transfer_is_resumed(server, cards: Path, tmp_path: Path)
     server.cut["/tiny.pth"] = len(data) // 3
     write_card(cards, "tiny", url=server.url("/tiny.pth"), sha256=sha(data))
     with pytest.raises(DownloadError, match="cut short") as info:
-        zoo.pull("tiny", progress=False)
+        pull.pull("tiny", progress=False)
     assert "\n" not in str(info.value) and "resumes" in str(info.value)
     assert cache_entries(tmp_path) == ["downloads/tiny--tiny.pth.part"]  # kept to resume; no run dir
-    run = zoo.pull("tiny", progress=False)
+    run = pull.pull("tiny", progress=False)
     assert server.requests[-1] == ("/tiny.pth", f"bytes={len(data) // 3}-")
     same_outputs(load_generator(run), theirs)
-    assert not (tmp_path / "home" / "downloads" / zoo.HASHES).exists()  # the card pins the hash
+    assert not (tmp_path / "home" / "downloads" / pull.HASHES).exists()  # the card pins the hash
 
 
 def test_a_checksum_mismatch_leaves_nothing(server, cards: Path, tmp_path: Path) -> None:
@@ -322,7 +323,7 @@ def test_a_checksum_mismatch_leaves_nothing(server, cards: Path, tmp_path: Path)
     server.files["/tiny.pth"] = data
     write_card(cards, "tiny", url=server.url("/tiny.pth"), sha256="0" * 64)
     with pytest.raises(DownloadError, match="checksum mismatch") as info:
-        zoo.pull("tiny", progress=False)
+        pull.pull("tiny", progress=False)
     assert "\n" not in str(info.value)
     assert cache_entries(tmp_path) == []
 
@@ -331,11 +332,11 @@ def test_a_file_that_differs_from_the_first_download_is_refused(server, cards: P
     theirs, data = reference_file()
     server.files["/tiny.pth"] = data
     write_card(cards, "tiny", url=server.url("/tiny.pth"))
-    run = zoo.pull("tiny", progress=False)
+    run = pull.pull("tiny", progress=False)
     _, other = reference_file(old_statistics=False)
     server.files["/tiny.pth"] = other
     with pytest.raises(DownloadError, match="differs from .* recorded for") as info:
-        zoo.pull("tiny", force=True, progress=False)
+        pull.pull("tiny", force=True, progress=False)
     assert "\n" not in str(info.value)
     # the model pulled before is untouched, and nothing else is left
     same_outputs(load_generator(run), theirs)
@@ -345,7 +346,7 @@ def test_a_file_that_differs_from_the_first_download_is_refused(server, cards: P
 def test_404_and_an_unreachable_address_name_the_address_and_the_fix(server, cards: Path, tmp_path: Path) -> None:
     write_card(cards, "tiny", url=server.url("/missing.pth"))
     with pytest.raises(DownloadError, match="404") as info:
-        zoo.pull("tiny", progress=False)
+        pull.pull("tiny", progress=False)
     message = str(info.value)
     assert server.url("/missing.pth") in message and "translate pull tiny --file PATH" in message
     dead = f"http://127.0.0.1:{free_port()}/tiny.pth"
@@ -360,16 +361,16 @@ def test_a_file_that_is_not_a_checkpoint_or_does_not_fit_is_refused(server, card
     server.files["/junk.pth"] = b"<html>a page, not a checkpoint</html>"
     write_card(cards, "junk", url=server.url("/junk.pth"))
     with pytest.raises(CheckpointError, match="not a PyTorch checkpoint") as info:
-        zoo.pull("junk", progress=False)
+        pull.pull("junk", progress=False)
     assert "\n" not in str(info.value)
     _, wider = reference_file(width=16)  # the card says width 8
     server.files["/wide.pth"] = wider
     write_card(cards, "wide", url=server.url("/wide.pth"))
     with pytest.raises(CheckpointError, match="does not fit") as info:
-        zoo.pull("wide", progress=False)
+        pull.pull("wide", progress=False)
     assert "\n" not in str(info.value) and "width" in str(info.value)
     # nothing half-made, and no hash pinned for a file that proved useless
-    assert cache_entries(tmp_path) == [] and not (tmp_path / "home" / "downloads" / zoo.HASHES).exists()
+    assert cache_entries(tmp_path) == [] and not (tmp_path / "home" / "downloads" / pull.HASHES).exists()
     assert [p.name for p in (tmp_path / "home" / "models").iterdir()] == []
 
 
@@ -379,7 +380,7 @@ def test_a_pix2pix_unet_is_pulled_with_its_direction(server, cards: Path) -> Non
     write_card(cards, "facades", url=server.url("/facades.pth"), trainer="pix2pix",
                generator={"name": "unet", "width": 8, "depth": 5, "norm": "batch", "dropout": True},
                input={"channel_order": "RGB", "value_range": [-1.0, 1.0], "direction": "BtoA"})
-    run = zoo.pull("facades", progress=False)
+    run = pull.pull("facades", progress=False)
     assert read_config(run)["data"]["direction"] == "BtoA" and read_config(run)["model"] == "pix2pix"
     same_outputs(load_generator(run), theirs, (32, 32))
 
@@ -390,7 +391,7 @@ def test_a_cartoongan_file_is_pulled_and_reproduces_the_authors_outputs(server, 
     write_card(cards, "cartoongan-tiny", url=server.url("/Shinkai_net_G_float.pth"), fmt="cartoongan",
                trainer="cartoongan", generator={"name": "cartoon", "width": 8, "n_blocks": 2},
                input={"channel_order": "BGR", "value_range": [-1.0, 1.0], "direction": "AtoB"})
-    run = zoo.pull("cartoongan-tiny", progress=False)
+    run = pull.pull("cartoongan-tiny", progress=False)
     ours, order = run_from(run)
     assert order == "BGR" and read_config(run)["source"]["format"] == "cartoongan"
     rgb = torch.rand(2, 3, 16, 24) * 2 - 1
@@ -413,10 +414,10 @@ def test_file_option_works_offline_and_force_pulls_again(cards: Path, tmp_path: 
     _, other = reference_file(old_statistics=False)
     (tmp_path / "other.pth").write_bytes(other)
     with pytest.raises(DownloadError, match="differs"):
-        zoo.pull("tiny", file=tmp_path / "other.pth", force=True, progress=False)
-    assert zoo.pull("tiny", file=tmp_path / "fetched.pth", force=True, progress=False) == run
+        pull.pull("tiny", file=tmp_path / "other.pth", force=True, progress=False)
+    assert pull.pull("tiny", file=tmp_path / "fetched.pth", force=True, progress=False) == run
     with pytest.raises(DownloadError, match="no such file"):
-        zoo.pull("tiny", file=tmp_path / "absent.pth", force=True, progress=False)
+        pull.pull("tiny", file=tmp_path / "absent.pth", force=True, progress=False)
 
 
 def test_a_shipped_model_is_here_without_a_pull(cards: Path, tmp_path: Path) -> None:
@@ -429,12 +430,12 @@ def test_a_shipped_model_is_here_without_a_pull(cards: Path, tmp_path: Path) -> 
                                                               "file": "weights/checkpoints/scenes.safetensors"},
                metrics={"fid": 41.5, "ssim": 0.61}, metrics_command="translate evaluate scenes-tiny",
                headline="ssim")
-    card = zoo.find_card("scenes-tiny")
-    assert card.shipped and zoo.on_this_machine(card)
-    row = next(r for r in zoo.listing() if r["name"] == "scenes-tiny")
+    card = zoo_cards.find_card("scenes-tiny")
+    assert card.shipped and pull.on_this_machine(card)
+    row = next(r for r in pull.listing() if r["name"] == "scenes-tiny")
     assert row["source"] == "shipped" and row["on_this_machine"] and row["metric"] == "ssim 0.61"
-    run = zoo.resolve("scenes-tiny")  # offline: no server anywhere
+    run = pull.resolve("scenes-tiny")  # offline: no server anywhere
     assert run == tmp_path / "home" / "models" / "scenes-tiny"
     same_outputs(load_generator(run), net)
     assert read_config(run)["source"]["sha256"] == digest and read_config(run)["source"]["format"] == "translate"
-    assert zoo.pull("scenes-tiny", progress=False) == run
+    assert pull.pull("scenes-tiny", progress=False) == run

@@ -18,15 +18,15 @@ from translate.registry import (
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from translate.predict import Translator, load
+    from translate.inference.translator import Translator, load
 
 
 def __getattr__(name: str) -> Any:
     # load and Translator need torch: imported on first use, so that `import translate` (and the CLI) stay quick.
     if name in ("Translator", "load"):
-        from translate import predict
+        from translate.inference import translator
 
-        return getattr(predict, name)
+        return getattr(translator, name)
     raise AttributeError(f"module 'translate' has no attribute {name!r}")
 
 

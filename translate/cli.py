@@ -57,7 +57,7 @@ def models(as_json: bool, params: bool, size: int) -> None:
     """List the catalogue of trained models, and every registered part, model preset and style."""
     from translate.config import preset_names, read_preset
     from translate.registry import REGISTRIES
-    from translate.zoo import listing as catalogue_listing
+    from translate.zoo.pull import listing as catalogue_listing
 
     listing: dict[str, list[dict[str, Any]]] = {
         kind: [{"name": e.name, "doc": e.doc} for e in reg] for kind, reg in REGISTRIES.items()
@@ -67,7 +67,7 @@ def models(as_json: bool, params: bool, size: int) -> None:
     ]
     listing["catalogue"] = catalogue_listing()
     if params:
-        from translate.models.measure import part_table
+        from translate.bench.measure import part_table
 
         listing["params"] = part_table(size)
     if as_json:
@@ -102,7 +102,7 @@ def models(as_json: bool, params: bool, size: int) -> None:
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar; warnings and errors only.")
 def pull(name: str, file: str | None, force: bool, quiet: bool) -> None:
     """Download a catalogue model by name (see translate models), verify it and make it ready to run."""
-    from translate.zoo import pull as pull_model
+    from translate.zoo.pull import pull as pull_model
 
     _setup_logging(quiet)
     run = pull_model(name, file=file, force=force, progress=not quiet)
@@ -239,7 +239,8 @@ def predict(
     input's name and size. Unreadable files are skipped with a warning; exit status 1 only if none was written.
     """
     from translate.errors import DataError
-    from translate.predict import check_output_folder, load, parse_size, predict_files
+    from translate.inference.batch import check_output_folder, parse_size, predict_files
+    from translate.inference.translator import load
 
     _setup_logging(quiet)
     if not inputs:
@@ -266,7 +267,7 @@ def predict(
               help="CycleGAN runs: G_A (AtoB) or G_B (BtoA).")
 def export(run: str, image_format: str, out: str, direction: str) -> None:
     """Export a run's generator to ONNX or TorchScript (any batch, height and width), checked against PyTorch."""
-    from translate.export import CHECK_SIZE, export as export_run
+    from translate.inference.export import CHECK_SIZE, export as export_run
 
     diff = export_run(run, out, image_format=image_format, direction=direction)
     click.echo(f"wrote {out} ({image_format}; input 'image' N x C x H x W in [-1, 1]); "
@@ -285,7 +286,7 @@ def export(run: str, image_format: str, out: str, direction: str) -> None:
 def import_weights(file: str, generator: str, out: str, assignments: tuple[str, ...], overwrite: bool) -> None:
     """Import a reference pix2pix/CycleGAN generator checkpoint (latest_net_G.pth) into a run directory."""
     from translate.config import parse_assignment
-    from translate.weights import import_reference
+    from translate.zoo.importers import import_reference
 
     kwargs = {}
     for text in assignments:
@@ -314,7 +315,7 @@ def data() -> None:
 def data_make(source: str, task: str, n: int, n_test: int | None, size: int, seed: int, out: str) -> None:
     """Write a data set from the embedded scenes world in the standard folder layout."""
     from translate.data import scenes
-    from translate.registry import unknown_message
+    from translate.errors import unknown_message
 
     if task not in scenes.TASKS:
         raise TranslateError(unknown_message("task", task, list(scenes.TASKS)))
@@ -422,9 +423,10 @@ def eval_command(
     where they apply; FID/KID when Inception weights are on this machine. Several RUNs make one table; the
     JSON is one report, or a list of them for several RUNs.
     """
-    from translate.evaluate import evaluate_run, format_table
-    from translate.predict import choose_device
-    from translate.storage import write_json
+    from translate.evaluation.evaluate import evaluate_run
+    from translate.evaluation.report import format_table
+    from translate.device import choose_device
+    from translate.files import write_json
 
     _setup_logging(quiet)
     reports = [
@@ -490,7 +492,7 @@ def benchmark(
     Speed: params, MACs, train steps/s, images/s, peak memory, share of the matmul peak. Quality: each model
     trained for the same steps and scored. Writes DIR/report.md, report.json, grid_<style>.png, quality.png.
     """
-    from translate.bench import benchmark as run_benchmark, split_list
+    from translate.bench.benchmark import benchmark as run_benchmark, split_list
 
     _setup_logging(quiet)
     try:

@@ -10,10 +10,14 @@ from __future__ import annotations
 import copy
 import tomllib
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from translate.errors import ConfigError
-from translate.registry import closest, registry, unknown_message
+from translate.errors import did_you_mean, unknown_message
+from translate.registry import create, registry
+
+if TYPE_CHECKING:
+    from torch import nn
 
 # Tables that name a registered part; the value of the key is the registry kind.
 PART_TABLES = {"generator": "generator", "discriminator": "discriminator", "loss": "loss", "trainer": "trainer"}
@@ -169,9 +173,7 @@ def check_layer(layer: dict[str, Any], source: str) -> None:
 
 
 def _unknown_key(key: str, known: list[str], source: str) -> str:
-    hint = closest(key, known)
-    did_you_mean = f"; did you mean '{hint}'?" if hint else ""
-    return f"unknown config key '{key}' in {source}{did_you_mean} known: {', '.join(known)}"
+    return f"unknown config key '{key}' in {source}{did_you_mean(key, known)} known: {', '.join(known)}"
 
 
 def _check_type(key: str, default: Any, value: Any, source: str) -> None:
@@ -309,3 +311,18 @@ def from_run(config: dict[str, Any]) -> dict[str, Any]:
     check_parts(config)
     check_values(config)
     return config
+
+
+def generator_table(config: dict[str, Any]) -> dict[str, Any]:
+    """The [generator] table as built: a U-Net without depth gets `image_size = data.crop_size`."""
+    table = dict(config["generator"])
+    keywords = registry("generator").entry(table["name"]).keywords() or []
+    if "image_size" in keywords and "image_size" not in table and "depth" not in table:
+        table["image_size"] = int(config["data"]["crop_size"])
+    return table
+
+
+def build_generator(config: dict[str, Any], in_channels: int, out_channels: int) -> nn.Module:
+    """The [generator] table's part with the channels given; a U-Net without depth fits data.crop_size."""
+    table = {**generator_table(config), "in_channels": in_channels, "out_channels": out_channels}
+    return create("generator", table.pop("name"), **table)

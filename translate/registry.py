@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import difflib
 import inspect
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
-from translate.errors import TranslateError
+from translate.errors import TranslateError, did_you_mean, unknown_message
 
 
 class UnknownNameError(TranslateError):
@@ -18,26 +17,15 @@ class UnknownKeywordError(TranslateError):
     """A keyword argument that the named part does not take."""
 
 
-def closest(name: str, known: list[str] | tuple[str, ...]) -> str | None:
-    """The known name most like `name`, or None when nothing is close."""
-    match = difflib.get_close_matches(name, list(known), n=1, cutoff=0.5)
-    return match[0] if match else None
-
-
-def unknown_message(what: str, name: str, known: list[str] | tuple[str, ...]) -> str:
-    """'unknown generator 'unet256'; did you mean 'unet'? known: ...' as one line."""
-    hint = closest(name, known)
-    did_you_mean = f"; did you mean '{hint}'?" if hint else ""
-    return f"unknown {what} '{name}'{did_you_mean} known: {', '.join(sorted(known)) or '(none)'}"
-
-
 @dataclass(frozen=True)
 class Entry:
-    """One registered part: its name, the callable that builds it and a one-line description."""
+    """One registered part: its name, the callable that builds it, a one-line description, and whether it
+    learns anything (a baseline such as `canny` does not: it is scored straight from its name, never trained)."""
 
     name: str
     build: Callable[..., Any]
     doc: str
+    trainable: bool = True
 
     def keywords(self, settable_only: bool = False) -> list[str] | None:
         """Keyword arguments the builder takes, or None when it takes any (**kwargs).
@@ -74,7 +62,7 @@ def _first_line(text: str | None) -> str:
 # a part module may itself import the registry without a cycle.
 PART_MODULES = (
     "translate.models",
-    "translate.losses",
+    "translate.models.losses",
     "translate.trainers",
     "translate.data.datasets",
     "translate.styles",
@@ -103,20 +91,26 @@ class Registry:
         self.kind = kind
         self._entries: dict[str, Entry] = {}
 
-    def register(self, name: str, doc: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def register(
+        self, name: str, doc: str | None = None, trainable: bool = True
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Decorator: `@GENERATORS.register("unet", "the pix2pix U-Net")` over a class or builder function."""
 
         def decorate(build: Callable[..., Any]) -> Callable[..., Any]:
-            self.add(name, build, doc if doc is not None else _first_line(build.__doc__))
+            self.add(name, build, doc if doc is not None else _first_line(build.__doc__), trainable)
             return build
 
         return decorate
 
-    def add(self, name: str, build: Callable[..., Any], doc: str = "") -> None:
+    def add(self, name: str, build: Callable[..., Any], doc: str = "", trainable: bool = True) -> None:
         """Register `build` under `name`; names are unique within a kind."""
         if name in self._entries and self._entries[name].build is not build:
             raise ValueError(f"{self.kind} '{name}' is registered twice")
-        self._entries[name] = Entry(name, build, doc)
+        self._entries[name] = Entry(name, build, doc, trainable)
+
+    def untrainable(self) -> list[str]:
+        """Names of the parts that learn nothing (baselines), sorted."""
+        return [entry.name for entry in self if not entry.trainable]
 
     def entry(self, name: str) -> Entry:
         """The entry for `name`; an unknown name raises with the known names and the closest match."""
@@ -133,11 +127,9 @@ class Registry:
             return
         for key in kwargs:
             if key not in valid:
-                hint = closest(key, valid)
-                did_you_mean = f"; did you mean '{hint}'?" if hint else ""
                 place = where or f"{self.kind} '{name}'"
                 raise UnknownKeywordError(
-                    f"{place} takes no keyword '{key}'{did_you_mean} valid: {', '.join(valid) or '(none)'}"
+                    f"{place} takes no keyword '{key}'{did_you_mean(key, valid)} valid: {', '.join(valid) or '(none)'}"
                 )
 
     def create(self, name: str, **kwargs: Any) -> Any:

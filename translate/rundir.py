@@ -1,4 +1,4 @@
-"""The run directory: the one folder every later command reads (config, checkpoints, logs, samples).
+"""The run directory: the one folder every later command reads (config, weights, logs, samples).
 
 Layout::
 
@@ -18,7 +18,7 @@ from typing import Any
 import torch
 
 from translate.errors import CheckpointError
-from translate.storage import load_weights, prefixed, save_weights, unprefixed, write_text
+from translate.files import load_weights, prefixed, save_weights, unprefixed, write_text
 
 CONFIG_FILE = "config.toml"
 CHECKPOINTS = "checkpoints"

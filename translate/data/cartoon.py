@@ -72,7 +72,7 @@ def edge_smooth_folder(src: str | os.PathLike[str], out: str | os.PathLike[str],
     """
     from translate.data.folders import list_images
     from translate.data.transforms import open_image
-    from translate.storage import atomic_path
+    from translate.files import atomic_path
 
     src, out = Path(src), Path(out)
     files = list_images(src)

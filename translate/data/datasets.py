@@ -9,7 +9,8 @@ from torch.utils.data import Dataset
 from translate.data.folders import ImageFolder, PairedFolder, UnpairedFolder
 from translate.data.transforms import Jitter, to_mode, to_tensor
 from translate.errors import ConfigError, DataError
-from translate.registry import DATASETS, unknown_message
+from translate.registry import DATASETS
+from translate.errors import unknown_message
 
 DATASETS.add("paired", PairedFolder, "paired images: AB side by side, or A/ and B/ folders by file name")
 DATASETS.add("unpaired", UnpairedFolder, "unpaired images: trainA/ trainB/ testA/ testB/, sampled independently")

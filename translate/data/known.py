@@ -7,7 +7,6 @@ spelled `pix2pix/NAME` and `cyclegan/NAME` here. `download_dataset(name, root)` 
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -20,9 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Callable
 
-from translate.download import DownloadError, download, sha256_file, verify_or_record
+from translate.zoo.download import DownloadError, download, pin_on_first_use, sha256_file
 from translate.errors import DataError, TranslateError
-from translate.registry import UnknownNameError, unknown_message
+from translate.registry import UnknownNameError
+from translate.errors import unknown_message
 
 log = logging.getLogger("translate")
 
@@ -205,32 +205,12 @@ def download_dataset(
         log.info("downloading %s from %s", ds.name, ds.url)
         download(ds.url, archive, sha256=ds.sha256, progress=progress)
 
-    def pin() -> None:
-        if ds.sha256:
-            return
-        try:
-            verify_or_record(archive, root / HASHES, ds.name)
-        except DownloadError:
-            if fetched:
-                archive.unlink(missing_ok=True)  # a refused download must not be picked up by the next run
-            raise
-
-    # A pinned hash is checked before the long extraction; a first hash is pinned only once the archive has
-    # proved to be a usable data set, so a bad first file cannot lock out the good one.
-    first = not ds.sha256 and not _is_pinned(root / HASHES, ds.name)
-    if not first:
-        pin()
-    _extract_into(archive, target, ds.name, before_install=pin if first else None)
+    # A pinned hash is checked before the long extraction; a first hash is pinned once the archive is usable.
+    pin = None if ds.sha256 else pin_on_first_use(archive, root / HASHES, ds.name, fetched)
+    _extract_into(archive, target, ds.name, before_install=pin)
     if fetched:
         archive.unlink()  # as the reference does: the extracted folder is what is kept
     return target
-
-
-def _is_pinned(record_file: Path, key: str) -> bool:
-    try:
-        return key in json.loads(record_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError, TypeError):
-        return False  # missing or unreadable: verify_or_record reports a broken record when it gets there
 
 
 def _extract_into(archive: Path, target: Path, name: str, before_install: Callable[[], None] | None = None) -> None:

@@ -1,6 +1,6 @@
 """Classical line-art baselines registered as generators: Canny edges and the colour-dodge pencil sketch.
 
-They learn nothing (no parameters, `trainable = False`), so `translate eval canny --style coloring` puts a
+They learn nothing (no parameters; registered with `trainable=False`), so `translate eval canny --style coloring` puts a
 hand-made method in every table beside the trained models. Like every generator they take an NCHW batch in
 [-1, 1] (RGB or grey, any size) and return N x out_channels x H x W in [-1, 1]: black lines on white paper.
 """
@@ -51,7 +51,6 @@ def _check(in_channels: int, out_channels: int, name: str) -> None:
 class LineBaseline(nn.Module):
     """What both baselines share: no parameters, grey in, paper (white, +1) and ink (black, -1) out."""
 
-    trainable = False  # nothing to train: trainers and training-only tests should skip these
     size_multiple = 1  # any size as it comes, no padding
     min_size = 1
 
@@ -73,7 +72,9 @@ class LineBaseline(nn.Module):
         return out.expand(n, self.out_channels, h, w).contiguous().to(x.dtype)
 
 
-@GENERATORS.register("canny", "baseline, no training: Canny edges of the grey image as black lines on white (sigma)")
+@GENERATORS.register(
+    "canny", "baseline, no training: Canny edges of the grey image as black lines on white (sigma)", trainable=False
+)
 class CannyBaseline(LineBaseline):
     """skimage's Canny edge detector on the grey image; each edge pixel becomes a black line pixel.
 
@@ -111,7 +112,9 @@ class CannyBaseline(LineBaseline):
         return torch.from_numpy(1.0 - edges.astype(np.float32))[:, None].to(grey.device)
 
 
-@GENERATORS.register("dodge", "baseline, no training: colour-dodge pencil sketch (grey, invert, blur, dodge), as lines")
+@GENERATORS.register(
+    "dodge", "baseline, no training: colour-dodge pencil sketch (grey, invert, blur, dodge), as lines", trainable=False
+)
 class DodgeBaseline(LineBaseline):
     """The photo-editor pencil sketch: grey / (1 - blur(1 - grey)), i.e. grey, invert, blur, colour-dodge.
 

@@ -1,6 +1,6 @@
 """Discriminators that score pixels (PixelGAN), patches (PatchGAN) or whole images (ImageGAN).
 
-Each returns raw logits, (N, 1, h, w); a GAN objective from `translate.losses` broadcasts its target to that
+Each returns raw logits, (N, 1, h, w); a GAN objective from `translate.models.losses` broadcasts its target to that
 map. Conditional use (pix2pix scores input and output concatenated: in_channels=6) and unconditional use
 (CycleGAN, CartoonGAN: 3) differ only in `in_channels`. Inputs smaller than a net's `min_size` are
 reflection-padded up to it rather than refused.

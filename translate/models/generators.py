@@ -36,7 +36,7 @@ class UNetGenerator(nn.Module):
     3 in unet_256, 2 in unet_128), then [encoder feature, decoder output] concatenated when `skips`; the
     outermost ends in tanh. The skip carries the encoder's LeakyReLU output, as the reference's in-place
     activation makes it. Parameter for parameter the reference's UnetGenerator, registered in the same order
-    (which `translate.weights` relies on). `depth` defaults to log2(image_size), rounded down.
+    (which `translate.zoo.importers` relies on). `depth` defaults to log2(image_size), rounded down.
     """
 
     def __init__(

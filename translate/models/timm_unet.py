@@ -55,10 +55,9 @@ def create_backbone(backbone: str, in_channels: int, pretrained: bool, weights: 
     import timm
 
     if not timm.is_model(backbone):
-        from translate.registry import closest
+        from translate.errors import did_you_mean
 
-        hint = closest(backbone, timm.list_models())
-        raise ConfigError(f"unknown timm backbone '{backbone}'" + (f"; did you mean '{hint}'?" if hint else ""))
+        raise ConfigError(f"unknown timm backbone '{backbone}'{did_you_mean(backbone, timm.list_models())}")
     kwargs: dict[str, Any] = dict(features_only=True, in_chans=in_channels)
     if weights:
         if not Path(weights).is_file():

@@ -68,7 +68,7 @@ def resolve_weights(weights: str) -> tuple[str, Path | None]:
 
 def _read_state(path: Path) -> dict[str, torch.Tensor]:
     if path.suffix == ".safetensors":
-        from translate.storage import load_weights
+        from translate.files import load_weights
 
         return load_weights(path)
     try:

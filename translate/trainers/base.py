@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from translate.errors import ConfigError
-from translate.parts import build_generator
+from translate.config import build_generator
 from translate.registry import create, registry
 
 
@@ -54,7 +54,7 @@ class Trainer:
     def build_generator(self, in_channels: int, out_channels: int) -> nn.Module:
         """The [generator] table's part, with the channels given; a U-Net's depth fits the crop size."""
         name = self.config["generator"]["name"]
-        if getattr(registry("generator").entry(name).build, "trainable", True) is False:
+        if not registry("generator").entry(name).trainable:
             raise ConfigError(
                 f"generator '{name}' is a baseline with nothing to train; score it with: translate eval {name} --style STYLE"
             )

@@ -20,7 +20,7 @@ import torch
 
 from translate.errors import CheckpointError
 from translate.rundir import CHECKPOINTS, weights_path
-from translate.storage import load_weights, prefixed, read_json, save_weights, unprefixed, write_json
+from translate.files import load_weights, prefixed, read_json, save_weights, unprefixed, write_json
 from translate.trainers.rng import rng_state
 
 FORMAT = 1
@@ -136,7 +136,7 @@ def load(run: str | Path, tag: str = "latest", device: str | torch.device = "cpu
 
 def copy_tag(run: str | Path, src: str, dst: str) -> None:
     """Keep a copy of checkpoint `src` under tag `dst` (each file atomically, the JSON last)."""
-    from translate.storage import write_bytes
+    from translate.files import write_bytes
 
     for path_of in (weights_path, state_path, json_path):
         write_bytes(path_of(run, dst), path_of(run, src).read_bytes())

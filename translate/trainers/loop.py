@@ -29,7 +29,8 @@ from torch.utils.data import DataLoader, Dataset, Subset, default_collate
 from translate.errors import CheckpointError, ConfigError, DataError, TrainingError
 from translate.registry import TRAINERS
 from translate.rundir import write_config
-from translate.trainers import checkpoint, device as devices, distributed
+from translate import device as devices
+from translate.trainers import checkpoint, distributed
 from translate.trainers.base import Trainer
 from translate.trainers.progress import Meter, format_seconds, make_bar, redirect_logging, stop_on_signals
 from translate.trainers.rng import isolated, seed_everything, set_rng_state
@@ -287,7 +288,7 @@ class Run:
 
     def _evaluate(self, epoch_done: int | None) -> None:
         """Held-out L1 of the whole test split (its first 100), a sample grid, and the loss plot."""
-        from translate.metrics import heldout_l1
+        from translate.evaluation.metrics import heldout_l1
 
         with isolated(self.trainer):
             value = heldout_l1(self.trainer.translate, self.test_set, self.device, channels_last=self.channels_last)
@@ -319,7 +320,7 @@ class Run:
         """Drop log records past the checkpoint: those steps are about to be trained again."""
         path = self.dir / LOG_FILE
         records = [r for r in read_log(path) if r.get("step", 0) <= self.step]
-        from translate.storage import write_text
+        from translate.files import write_text
 
         write_text(path, "".join(json.dumps(r) + "\n" for r in records))
 

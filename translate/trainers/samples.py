@@ -10,7 +10,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from translate.data.transforms import to_image
-from translate.storage import atomic_path
+from translate.files import atomic_path
 
 HEADER = 14  # pixels of column titles
 GAP = 4

@@ -15,7 +15,6 @@ directory, a catalogue name or a registered baseline (`canny`, `dodge`).
 
 from __future__ import annotations
 
-import math
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -25,8 +24,12 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Subset
 
-from translate import quality
-from translate.errors import TranslateError
+from translate.evaluation import metrics as quality
+from translate.evaluation import inception as fid_features, judges
+from translate.errors import CheckpointError, TranslateError, did_you_mean
+from translate.registry import GENERATORS
+from translate.zoo.cards import load_catalogue
+from translate.zoo.pull import resolve_run
 
 Translate = Callable[[torch.Tensor], torch.Tensor]
 
@@ -115,7 +118,6 @@ def evaluate(
     pixel per 64 of image width. `inception`: the Inception-v3 weights for FID and KID (None: look for them;
     False: skip). Returns the report: a JSON-ready dict (see `format_table`).
     """
-    from translate import judges
     from translate.data.datasets import build_dataset
 
     if limit < 1:
@@ -134,7 +136,7 @@ def evaluate(
     tally = Tally(
         segmenter=judges.get_judge(judges.SEGMENTER, device=device) if todo["fcn"] else None,
         styler=judges.get_judge(judges.STYLE, device=device) if todo["style"] else None,
-        features=None if inception is False else judges.inception(inception or None, device),
+        features=None if inception is False else fid_features.features(inception or None, device),
         lines=todo["lines"],
         line_threshold=line_threshold,
         line_tolerance=line_tolerance,
@@ -166,7 +168,7 @@ class Tally:
 
     def __init__(self, segmenter: Any = None, styler: Any = None, features: Any = None, lines: bool = False,
                  line_threshold: int = 128, line_tolerance: float | None = None) -> None:
-        from translate.judges import N_CLASSES
+        from translate.evaluation.judges import N_CLASSES
 
         self.segmenter, self.styler, self.features = segmenter, styler, features
         self.lines = quality.LineCounts() if lines else None
@@ -180,7 +182,7 @@ class Tally:
 
     def add(self, source: torch.Tensor, output: torch.Tensor, target: torch.Tensor) -> None:
         """One batch: the sources, the model's outputs (conformed to the targets) and the true targets."""
-        from translate.judges import N_CLASSES
+        from translate.evaluation.judges import N_CLASSES
 
         self.image_size = self.image_size or [int(target.shape[-2]), int(target.shape[-1])]
         self.paired["l1"].append(quality.l1(output, target).numpy())
@@ -310,38 +312,26 @@ def _mean(chunks: list[np.ndarray]) -> float | None:
 # ------------------------------------------------------------------------------------------------ runs
 
 
-def baselines() -> list[str]:
-    """Registered generators that learn nothing (`trainable = False`): scored straight from their name."""
-    from translate.registry import GENERATORS
-
-    return [e.name for e in GENERATORS if getattr(e.build, "trainable", True) is False]
-
-
-def resolve_run(run: str | Path) -> tuple[str, Path | None]:
-    """("run", folder) for a run directory, a checkpoint file in one or a catalogue name; ("baseline", None)
-    for a baseline's name. Anything else is a one-line error naming the baselines."""
-    from translate.errors import CheckpointError
-    from translate.predict import catalogue_names
-    from translate.predict import resolve_run as find_run
-    from translate.registry import GENERATORS, closest
-
-    name = str(run)
-    if not Path(run).exists():
-        if name in baselines():
+def resolve_model(name_or_path: str | Path) -> tuple[str, Path | None]:
+    """("baseline", None) for a baseline's name; ("run", folder) for anything `resolve_run` finds (a run
+    directory, a checkpoint file in one, a catalogue name). Anything else is a one-line error naming both."""
+    name = str(name_or_path)
+    baselines = GENERATORS.untrainable()
+    if not Path(name_or_path).exists():
+        if name in baselines:
             return "baseline", None
         if name in GENERATORS:
             raise TranslateError(f"'{name}' is an untrained generator; evaluate a run directory (translate train ... "
-                                 f"--out DIR), a catalogue model, or a baseline: {', '.join(baselines())}")
+                                 f"--out DIR), a catalogue model, or a baseline: {', '.join(baselines)}")
     try:
-        return "run", find_run(run)
+        return "run", resolve_run(name_or_path)[0]
     except CheckpointError:
-        known = catalogue_names()
-        if Path(run).exists() or name in known:  # a catalogue model that failed to load says why
+        known = list(load_catalogue())
+        if Path(name_or_path).exists() or name in known:  # a catalogue model that failed to load says why
             raise
-    hint = closest(name, [*baselines(), *known])
-    did_you_mean = f"; did you mean '{hint}'?" if hint else ""
-    raise TranslateError(f"'{name}' is not a run directory, a catalogue model or a baseline{did_you_mean} "
-                         f"(baselines: {', '.join(baselines())}; catalogue: translate models)")
+    raise TranslateError(f"'{name}' is not a run directory, a catalogue model or a baseline"
+                         f"{did_you_mean(name, [*baselines, *known])} "
+                         f"(baselines: {', '.join(baselines)}; catalogue: translate models)")
 
 
 def evaluate_run(
@@ -357,7 +347,7 @@ def evaluate_run(
     A run is scored on its own data (its config's [data] table) unless `style` or `data` say otherwise;
     a baseline on `style`, `data`, or else the coloring style. `options` are `evaluate`'s.
     """
-    kind, run = resolve_run(run_or_baseline)
+    kind, run = resolve_model(run_or_baseline)
     if kind == "baseline":
         config = data_config(style or (None if data else BASELINE_STYLE), data, options.get("size"))
         table = config["data"]
@@ -390,84 +380,8 @@ def run_data_config(run: Path, style: str | None) -> dict[str, Any]:
 
 
 def run_translator(run: str | Path, device: torch.device | str) -> Translate:
-    """The run's A -> B generator as a function of a batch (translate.predict loads it; `run` may be a
+    """The run's A -> B generator as a function of a batch (translate.inference.translator loads it; `run` may be a
     checkpoint file or a catalogue name too)."""
-    from translate.predict import load
+    from translate.inference.translator import load
 
     return load(run, direction="AtoB", device=device).translate_tensor
-
-
-# ----------------------------------------------------------------------------------------------- table
-
-
-def _fmt(value: Any, digits: int = 4) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    return f"{value:.{digits}f}"
-
-
-def format_table(reports: list[dict[str, Any]] | dict[str, Any]) -> str:
-    """Reports of one style as a text table: a row per model (and the judges' score of the true images)."""
-    reports = [reports] if isinstance(reports, dict) else list(reports)
-    first = reports[0]
-    h, w = first["image_size"]
-    lines = [f"{first['style'] or 'data'}: {first['data']}"
-             f"{' ' + first['task'] if first['task'] else ''} ({first['direction']}), {first['split']} split, "
-             f"{first['n_images']} images at {h}x{w}"]
-    columns: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
-        ("L1", lambda r: _fmt(r["l1"])),
-        ("PSNR", lambda r: _fmt(r["psnr"], 2)),
-        ("SSIM", lambda r: _fmt(r["ssim"])),
-    ]
-    if any("lines" in r for r in reports):
-        columns += [(f"line {k}", lambda r, key=key: _fmt(r.get("lines", {}).get(key))) for k, key in
-                    (("P", "precision"), ("R", "recall"), ("F", "f_score"))]
-    if any("fcn" in r for r in reports):
-        columns += [(label, lambda r, key=key: _fmt(r.get("fcn", {}).get("generated", {}).get(key))) for label, key in
-                    (("pixel acc", "pixel_acc"), ("class acc", "class_acc"), ("class IoU", "class_iou"))]
-    if any("style_score" in r for r in reports):
-        columns.append(("style", lambda r: _fmt(r.get("style_score", {}).get("score"))))
-    if any(r["fid"]["fid"] is not None for r in reports):
-        columns += [("FID", lambda r: _fmt(r["fid"]["fid"], 2)), ("KID", lambda r: _fmt(r["fid"]["kid"]))]
-
-    rows = [[r["name"] or "(function)"] + [cell(r) for _, cell in columns] for r in reports]
-    truth = _truth_row(first, [label for label, _ in columns])
-    if truth:
-        rows.append(truth)
-    headers = ["model"] + [label for label, _ in columns]
-    widths = [max(len(str(row[i])) for row in [headers, *rows]) for i in range(len(headers))]
-    for row in [headers, *rows]:
-        lines.append("  ".join(c.ljust(widths[i]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(row)))
-
-    if "fcn" in first:
-        lines.append(_judge_line("segmenter", first["fcn"], "pixel_acc", "held-out pixel acc"))
-    if "style_score" in first:
-        s = first["style_score"]
-        lines.append(f"style classifier: accuracy {s['real_acc']:.3f} on this split's true renderings "
-                     f"({s['target_style']} {s['real_target_acc']:.3f}, source {s['real_source_acc']:.3f}); "
-                     + _judge_line("", s, "accuracy", "held-out accuracy").strip())
-    if "lines" in first:
-        lines.append(f"lines: darker than {first['lines']['threshold']}/255, matched within "
-                     f"{first['lines']['tolerance_px']:g} px")
-    fid = [r["fid"] for r in reports if r["fid"]["fid"] is None]
-    lines.append(f"FID/KID: {fid[0]['note']}" if fid else f"FID/KID: {first['fid']['note']}")
-    lines.append(f"PSNR of identical images is capped at {first['psnr_cap']:g} dB")
-    return "\n".join(lines)
-
-
-def _truth_row(report: dict[str, Any], labels: list[str]) -> list[str] | None:
-    """The judges' scores of the true targets, the ceiling a model can reach; None when no judge ran."""
-    if "fcn" not in report and "style_score" not in report:
-        return None
-    real = report.get("fcn", {}).get("real", {})
-    values = {"pixel acc": real.get("pixel_acc"), "class acc": real.get("class_acc"),
-              "class IoU": real.get("class_iou"),
-              "style": report.get("style_score", {}).get("real_target_acc")}
-    return ["(true images)"] + [_fmt(values[label]) if label in values else "-" for label in labels]
-
-
-def _judge_line(what: str, part: dict[str, Any], key: str, label: str) -> str:
-    judge = part["judge"]
-    heldout = (judge.get("heldout") or {}).get(key)
-    return (f"{what + ': ' if what else ''}{label} {_fmt(heldout, 3)} on its own held-out scenes at "
-            f"{part['judge_size']} px (judge {judge['key']}, trained in {judge['train_seconds']} s)")

@@ -125,7 +125,7 @@ def export_generator(
 
     Written atomically: a temporary file is renamed over `path` only once the check has passed.
     """
-    from translate.storage import atomic_path
+    from translate.files import atomic_path
 
     if image_format not in FORMATS:
         raise TranslateError(f"export format '{image_format}': use {' or '.join(FORMATS)}")
@@ -164,7 +164,7 @@ def export(
     tolerance: float = TOLERANCE,
 ) -> float:
     """Export a run's generator (CycleGAN: G_A, or G_B for BtoA) to `out`; returns the checked max abs diff."""
-    from translate.predict import load
+    from translate.inference.translator import load
 
     translator = load(run, direction=direction, device="cpu", precision="fp32")
     return export_generator(translator.generator, out, image_format, translator.in_channels, translator.bgr, tolerance)

@@ -21,8 +21,8 @@ from typing import Any, Callable
 import torch
 from torch.utils.flop_counter import FlopCounterMode, conv_flop_count
 
-from translate.models.measure import count_macs, count_parameters
-from translate.trainers import device as devices
+from translate.bench.measure import count_macs, count_parameters
+from translate import device as devices
 
 MIB = 2**20
 
@@ -224,7 +224,7 @@ def _training(config: dict[str, Any], size: int, device: torch.device, dtype: to
 
 def _inference(config: dict[str, Any], size: int, device: torch.device, dtype: torch.dtype | None,
                channels_last: bool, batch_size: int, warmup: int, repeats: int, seed: int) -> dict[str, Any]:
-    from translate.parts import build_generator
+    from translate.config import build_generator
 
     fmt = torch.channels_last if channels_last else torch.preserve_format
     in_ch, out_ch = int(config["data"]["in_channels"]), int(config["data"]["out_channels"])

@@ -2,11 +2,11 @@
 
     benchmark("bench/out", models=["pix2pix", "cyclegan"], sizes=[128, 256], assignments=["generator.width=16"])
 
-Speed (translate.bench_speed): per combination and image size, parameters, MACs, training steps/s and
+Speed (translate.bench.speed): per combination and image size, parameters, MACs, training steps/s and
 images/s, inference images/s, peak memory and the share of the machine's matmul peak reached, all measured
-in one process so that the ratios between rows mean something. Quality (translate.bench_quality): each
+in one process so that the ratios between rows mean something. Quality (translate.bench.quality): each
 combination trained for the same number of steps on the same style with the one training loop, then scored
-with translate.evaluate; a comparison grid and a plot of held-out L1 against training time.
+with translate.evaluation.evaluate; a comparison grid and a plot of held-out L1 against training time.
 
 Writes OUT/report.md, OUT/report.json, OUT/grid_<style>.png, OUT/quality.png and OUT/runs/. A benchmark
 TOML file (benchmarks/*.toml) holds a [benchmark] table of `Options` and any config tables ([generator],
@@ -91,7 +91,7 @@ class Combo:
 def read_bench_file(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """A benchmark TOML file: its [benchmark] table (checked against Options) and the config layer (the rest)."""
     from translate.config import read_toml
-    from translate.registry import closest
+    from translate.errors import did_you_mean
 
     table = read_toml(path, "benchmark config")
     options = table.pop("benchmark", {})
@@ -100,8 +100,7 @@ def read_bench_file(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
     known = [f.name for f in fields(Options)]
     for key in options:
         if key not in known:
-            hint = closest(key, known)
-            raise ConfigError(f"unknown key 'benchmark.{key}' in {path}{f'; did you mean {hint!r}?' if hint else ''} "
+            raise ConfigError(f"unknown key 'benchmark.{key}' in {path}{did_you_mean(key, known)} "
                               f"known: {', '.join(known)}")
     return options, table
 
@@ -135,7 +134,8 @@ def split_list(value: Any) -> list[Any]:
 def check_options(options: Options) -> None:
     """Refuse unknown names (with the closest known one) and impossible numbers, before any work."""
     from translate.config import preset_names
-    from translate.registry import DISCRIMINATORS, GENERATORS, unknown_message
+    from translate.registry import DISCRIMINATORS, GENERATORS
+    from translate.errors import unknown_message
 
     for table in options.tables:
         if table not in TABLES:
@@ -150,7 +150,7 @@ def check_options(options: Options) -> None:
             if name not in known:
                 raise ConfigError(unknown_message(what, name, known))
     for name in options.generators:
-        if getattr(GENERATORS.entry(name).build, "trainable", True) is False:
+        if not GENERATORS.entry(name).trainable:
             raise ConfigError(f"generator '{name}' is a baseline with nothing to train; score it with "
                               f"'translate eval {name} --style STYLE' instead")
     try:
@@ -185,7 +185,8 @@ def combo_config(model: str, style: str | None, generator: str | None, discrimin
     to a ResNet, not to a U-Net); one that no registered part of the kind takes is an error.
     """
     from translate.config import assignments_to_table, check_layer, check_parts, check_values, merge, resolve
-    from translate.registry import closest, registry
+    from translate.errors import did_you_mean
+    from translate.registry import registry
 
     assignments = list(assignments)
     parts = ("generator", "discriminator")
@@ -206,8 +207,7 @@ def combo_config(model: str, style: str | None, generator: str | None, discrimin
         for key, value in settings.items():
             anywhere = {k for e in reg for k in (e.keywords(settable_only=True) or [key])}
             if key not in anywhere:
-                hint = closest(key, sorted(anywhere))
-                raise ConfigError(f"no {part} takes '{part}.{key}'{f'; did you mean {part}.{hint}?' if hint else ''}")
+                raise ConfigError(f"no {part} takes '{part}.{key}'{did_you_mean(key, sorted(anywhere), f'{part}.')}")
             if takes is None or key in takes:
                 table[key] = value
         config[part] = table
@@ -244,7 +244,7 @@ def machine(device: Any) -> dict[str, Any]:
     """What the numbers were measured on."""
     import torch
 
-    from translate.trainers.device import describe, device_kind
+    from translate.device import describe, device_kind
 
     return {
         "device": describe(device, None, False).rsplit(", ", 2)[0],
@@ -273,7 +273,7 @@ def benchmark(
     `given` holds any `Options` field (models, styles, generators, discriminators, sizes, tables, steps, ...)
     over the file's [benchmark] table; `assignments` are --set KEY=VALUE overrides for every combination.
     """
-    from translate.predict import choose_device
+    from translate.device import choose_device
 
     unknown = set(given) - {f.name for f in fields(Options)}
     if unknown:
@@ -296,7 +296,7 @@ def benchmark(
     }
     started = time.perf_counter()
     if "speed" in plans:
-        from translate.bench_speed import machine_peaks, memory_method
+        from translate.bench.speed import machine_peaks, memory_method
 
         log.info("measuring this machine's matmul peak (%d x %d fp32)", options.matmul_size, options.matmul_size)
         report["peak"] = machine_peaks(device, options.matmul_size, options.warmup, options.repeats)
@@ -312,7 +312,7 @@ def benchmark(
                 row["train_peak_fraction"] = row["train_flops_per_s"] / peak["fp32_flops"]
                 row["infer_peak_fraction"] = row["infer_flops_per_s"] / peak["fp32_flops"]
     if "quality" in plans:
-        from translate.bench_quality import quality_table
+        from translate.bench.quality import quality_table
 
         if overwrite and runs.is_dir():
             import shutil
@@ -327,7 +327,7 @@ def benchmark(
 
 def speed_rows(plan: list[tuple[Combo, dict[str, Any]]], options: Options, device: Any) -> list[dict[str, Any]]:
     """The speed table: a row per combination and size; ratios are to the first row of the same size."""
-    from translate.bench_speed import measure_speed
+    from translate.bench.speed import measure_speed
 
     rows: list[dict[str, Any]] = []
     todo = [(combo, config, size) for size in options.sizes for combo, config in plan]
@@ -364,7 +364,7 @@ def speed_rows(plan: list[tuple[Combo, dict[str, Any]]], options: Options, devic
 
 def write_report(report: dict[str, Any], out: Path) -> None:
     """OUT/report.json (everything) and OUT/report.md (the tables, the grid and the plot)."""
-    from translate.storage import write_json, write_text
+    from translate.files import write_json, write_text
 
     m, options = report["machine"], report["options"]
     lines = ["# Benchmark", "",
@@ -374,18 +374,18 @@ def write_report(report: dict[str, Any], out: Path) -> None:
              f"Config file: {report['config_file'] or '(none)'}; --set: {' '.join(report['set']) or '(none)'}.",
              "Absolute times on a shared machine are noise; compare rows by the ratios, measured in the same run.", ""]
     if "speed" in report:
-        from translate.bench_speed import speed_markdown
+        from translate.bench.speed import speed_markdown
 
         lines += ["## Speed", "",
                   f"Batch {options['batch_size']}; medians of {options['repeats']} timed calls after "
                   f"{options['warmup']} warm-up calls. Peak memory: {report['memory_method']}.", ""]
         lines += speed_markdown(report["speed"], report["peak"]) + [""]
     if "quality" in report:
-        from translate.bench_quality import quality_markdown
+        from translate.bench.quality import quality_markdown
 
         lines += ["## Quality at a fixed budget", "",
                   "Each model trained for the same number of steps with the one training loop, then scored by "
-                  "translate.evaluate; 'time x' is training wall time relative to the first row of the style.", ""]
+                  "translate.evaluation.evaluate; 'time x' is training wall time relative to the first row of the style.", ""]
         lines += quality_markdown(report["quality"])
     write_json(out / "report.json", report)
     write_text(out / "report.md", "\n".join(lines).rstrip() + "\n")

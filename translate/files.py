@@ -1,4 +1,8 @@
-"""Files that survive being killed mid-write: atomic writes, safetensors weights, JSON state."""
+"""Files that survive being killed mid-write: atomic writes of bytes, text, JSON and safetensors weights.
+
+Importing it needs no torch (safetensors is imported when weights are read or written), so that downloads,
+pulls and the CLI's quick commands can use it.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,19 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Iterator
-
-import torch
+from typing import TYPE_CHECKING, Any, Iterator
 
 from translate.errors import CheckpointError
+
+if TYPE_CHECKING:
+    import torch
+
+HOME_ENV = "TRANSLATE_HOME"
+
+
+def home() -> Path:
+    """translate's user cache (catalogue models, downloads, judges): `$TRANSLATE_HOME`, default `~/.cache/translate`."""
+    return Path(os.environ.get(HOME_ENV) or Path.home() / ".cache" / "translate")
 
 
 @contextlib.contextmanager
@@ -29,10 +41,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
-        with open(tmp_path, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp_path, path)
-        _fsync_dir(path.parent)
+        commit(tmp_path, path)
     finally:
         tmp_path.unlink(missing_ok=True)
 
@@ -43,13 +52,22 @@ def _umask() -> int:
     return mask
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
+    """fsync a folder, so that a rename inside it survives a crash (where the system allows it)."""
     with contextlib.suppress(OSError):
         fd = os.open(folder, os.O_RDONLY)
         try:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def commit(part: Path, dest: Path) -> None:
+    """fsync `part`, rename it over `dest` and fsync the folder, so a crash leaves the old or the new file."""
+    with open(part, "rb+") as f:
+        os.fsync(f.fileno())
+    os.replace(part, dest)
+    fsync_dir(dest.parent)
 
 
 def write_bytes(path: str | os.PathLike[str], data: bytes) -> None:

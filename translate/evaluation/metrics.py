@@ -1,4 +1,4 @@
-"""The arithmetic of image quality: L1, PSNR, SSIM, line-art precision/recall, segmentation scores, FID, KID.
+"""The arithmetic of image quality: L1 (and the held-out L1 logged while training), PSNR, SSIM, line-art precision/recall, segmentation scores, FID, KID.
 
 Pure functions on tensors and arrays; nothing here knows of runs, styles or networks (`evaluate.py` decides
 what to compute, `judges.py` owns the networks that turn images into labels or features).
@@ -9,11 +9,11 @@ Images are NCHW tensors in [-1, 1], the package's convention; PSNR and SSIM see 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Callable
 
 import numpy as np
 import torch
-
-from translate.metrics import l1
+from torch.utils.data import DataLoader, Dataset, Subset
 
 __all__ = [
     "PSNR_CAP",
@@ -21,6 +21,7 @@ __all__ = [
     "confusion",
     "fid_from_features",
     "frechet_distance",
+    "heldout_l1",
     "kid_from_features",
     "l1",
     "line_counts",
@@ -33,6 +34,37 @@ __all__ = [
 # PSNR of identical images is infinite; JSON cannot hold that, so every PSNR is capped here. Any real
 # difference of 8-bit images up to 512 x 512 scores below it (one grey level in one pixel: ~109 dB at 512).
 PSNR_CAP = 100.0
+
+
+def l1(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean absolute error per image, in [0, 1] intensity units (images in [-1, 1]); shape (N,)."""
+    return (output.float() - target.float()).abs().flatten(1).mean(1) / 2
+
+
+def heldout_l1(
+    translate: Callable[[torch.Tensor], torch.Tensor],
+    dataset: Dataset,
+    device: torch.device | str = "cpu",
+    limit: int = 100,
+    batch_size: int = 8,
+    channels_last: bool = False,
+) -> float:
+    """Mean L1 between translate(A) and the true B over the first `limit` images of a held-out split.
+
+    0 is perfect; 0.5 is as far as the mid-grey from black or white. Every test split carries its true
+    target (an unpaired style's test split pairs each photo with its true rendering), so every model
+    and style is scored the same way.
+    """
+    n = min(len(dataset), limit)  # type: ignore[arg-type]
+    loader: DataLoader[Any] = DataLoader(Subset(dataset, range(n)), batch_size=batch_size, shuffle=False)
+    total, count = 0.0, 0
+    fmt = torch.channels_last if channels_last else torch.preserve_format
+    for batch in loader:
+        source = batch["A"].to(device, memory_format=fmt)
+        target = batch["B"].to(device)
+        total += l1(translate(source), target).sum().item()
+        count += source.shape[0]
+    return total / max(1, count)
 
 
 def to_unit(images: torch.Tensor) -> np.ndarray:

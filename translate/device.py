@@ -1,4 +1,4 @@
-"""Where and how the numbers are crunched: the device, autocast precision and memory format of a run.
+"""Where and how the numbers are crunched: device, autocast precision and memory format, for every command.
 
 "auto" picks only what was measured to be at least as fast and as good as fp32 on that kind of device
 (benchmarks/results/precision.md). Measured so far: an AVX2 CPU, where bf16 autocast is several times
@@ -22,19 +22,36 @@ AUTO_BF16: dict[str, bool] = {"cpu-amx": False, "cpu-avx512-bf16": False, "cuda-
 AUTO_CHANNELS_LAST: dict[str, bool] = {"cpu": False, "cuda": False}
 
 
-def choose_device(setting: str, local_rank: int = 0) -> torch.device:
-    """The device of a `train.device` setting: auto (CUDA when present), cpu, cuda or cuda:N."""
+DEVICES = "auto, cpu, cuda, cuda:N or mps"
+
+
+def choose_device(setting: str | torch.device, local_rank: int = 0) -> torch.device:
+    """The device a setting names, for training, inference and benchmarks alike.
+
+    auto: CUDA when present, else the CPU; cuda: this process's GPU (`local_rank` under torchrun); cuda:N;
+    mps where this machine has it; cpu. A device the machine lacks is a one-line error.
+    """
+    if isinstance(setting, torch.device):
+        return setting
     if setting == "auto":
         setting = "cuda" if torch.cuda.is_available() else "cpu"
-    if setting.startswith("cuda"):
+    if setting == "cpu":
+        return torch.device("cpu")
+    if setting == "mps":
+        if not torch.backends.mps.is_available():
+            raise ConfigError("device 'mps': this machine has no Apple GPU (MPS); use cpu or auto")
+        return torch.device("mps")
+    if setting == "cuda" or setting.startswith("cuda:"):
         if not torch.cuda.is_available():
-            raise ConfigError(f"train.device = '{setting}' but this machine has no usable CUDA GPU; use cpu or auto")
+            raise ConfigError(f"device '{setting}': this machine has no usable CUDA GPU; use cpu or auto")
         if setting == "cuda":
             return torch.device("cuda", local_rank % max(1, torch.cuda.device_count()))
+        index = setting.partition(":")[2]
+        if not index.isdigit() or int(index) >= torch.cuda.device_count():
+            raise ConfigError(f"device '{setting}': this machine has CUDA GPUs 0 to "
+                              f"{torch.cuda.device_count() - 1}; use cuda:N with one of them, cuda or auto")
         return torch.device(setting)
-    if setting != "cpu":
-        raise ConfigError(f"train.device '{setting}': use auto, cpu, cuda or cuda:N")
-    return torch.device("cpu")
+    raise ConfigError(f"device '{setting}': use {DEVICES}")
 
 
 def device_kind(device: torch.device) -> str:
@@ -50,7 +67,7 @@ def device_kind(device: torch.device) -> str:
 
 
 def choose_precision(setting: str, device: torch.device) -> torch.dtype | None:
-    """The autocast dtype of a `train.precision` setting (None: plain fp32)."""
+    """The autocast dtype of a precision setting (None: plain fp32), for training and inference alike."""
     kind = device_kind(device)
     if setting == "fp32":
         return None
@@ -58,15 +75,15 @@ def choose_precision(setting: str, device: torch.device) -> torch.dtype | None:
         return torch.bfloat16 if AUTO_BF16.get(kind, False) else None
     if setting == "bf16":
         if device.type == "cuda" and kind != "cuda-bf16":
-            raise ConfigError("train.precision = 'bf16' but this GPU has no bf16 support; use fp16, fp32 or auto")
+            raise ConfigError("precision 'bf16': this GPU has no bf16 support; use fp16, fp32 or auto")
         if kind == "cpu":
             log.warning("bf16 autocast on a CPU without AMX or AVX512-BF16 is emulated and slow; auto would use fp32")
         return torch.bfloat16
     if setting == "fp16":
         if device.type != "cuda":
-            raise ConfigError("train.precision = 'fp16' needs a CUDA GPU; on the CPU use bf16, fp32 or auto")
+            raise ConfigError("precision 'fp16' needs a CUDA GPU; on the CPU use bf16, fp32 or auto")
         return torch.float16
-    raise ConfigError(f"train.precision '{setting}': use auto, fp32, bf16 or fp16")
+    raise ConfigError(f"precision '{setting}': use auto, fp32, bf16 or fp16")
 
 
 def choose_channels_last(setting: str, device: torch.device) -> bool:

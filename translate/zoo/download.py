@@ -8,21 +8,20 @@ so that `translate pull` and `translate data download` do not need torch to star
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import http.client
 import json
 import logging
 import os
 import re
-import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Callable
 
 from translate.errors import TranslateError
+from translate.files import commit, write_json
 
 log = logging.getLogger("translate")
 
@@ -46,35 +45,6 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
 def _one_line(reason: object) -> str:
     # Exceptions from sockets and servers can carry newlines; the CLI prints exactly one line.
     return " ".join(str(reason).split()) or type(reason).__name__
-
-
-def _fsync_dir(folder: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _commit(part: Path, dest: Path) -> None:
-    """fsync `part`, rename it over `dest` and fsync the folder, so a crash leaves the old or the new file."""
-    with open(part, "rb+") as f:
-        os.fsync(f.fileno())
-    os.replace(part, dest)
-    _fsync_dir(dest.parent)
-
-
-def _write_json_atomic(path: Path, obj: object) -> None:
-    # translate.storage has the same helper, but importing it pulls in torch; this module stays light.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(json.dumps(obj, indent=2, sort_keys=True) + "\n")
-        _commit(Path(tmp), path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
 
 
 def _bar(progress: bool, total: int | None, initial: int, name: str):  # noqa: ANN202 (tqdm or a no-op)
@@ -136,7 +106,7 @@ def download(
     else:
         _fetch_http(url, part, progress, timeout)
     _verify(part, dest, url, sha256, expected_size)
-    _commit(part, dest)
+    commit(part, dest)
     return dest
 
 
@@ -246,7 +216,7 @@ def verify_or_record(path: str | os.PathLike[str], record_file: str | os.PathLik
     pinned = record.get(key)
     if pinned is None:
         record[key] = digest
-        _write_json_atomic(record_file, record)
+        write_json(record_file, record)
         log.warning("no published checksum for %s: recorded sha256 %s of this first download in %s; "
                     "later downloads must match it", key, digest, record_file)
     elif pinned != digest:
@@ -255,3 +225,25 @@ def verify_or_record(path: str | os.PathLike[str], record_file: str | os.PathLik
                             f"again, or remove '{key}' from {record_file} if the change is expected")
     return digest
 
+
+def pin_on_first_use(path: Path, record_file: Path, key: str, fetched: bool) -> Callable[[], None] | None:
+    """For a file whose hash was never published: check it now against the hash pinned under `key`, or, on its
+    first use, return the step that pins it, to be run once the file has proved usable (so that a bad first
+    file cannot lock out the good one). A refused file that was `fetched` here is deleted."""
+
+    def pin() -> None:
+        try:
+            verify_or_record(path, record_file, key)
+        except DownloadError:
+            if fetched:
+                path.unlink(missing_ok=True)  # a refused download must not be picked up by the next run
+            raise
+
+    try:
+        pinned = key in json.loads(record_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError, TypeError):
+        pinned = False  # missing or unreadable: verify_or_record reports a broken record when it gets there
+    if pinned:
+        pin()
+        return None
+    return pin

@@ -2,7 +2,7 @@
 
 Every combination is trained with the one loop (`translate.trainers.loop.train`) for `steps` steps on its
 style, into OUT/runs/<slug>/, with `evals` held-out L1 evaluations on the way (the loop time-stamps them);
-then scored with `translate.evaluate.evaluate_run`. Drawn: a comparison grid per style (one row per test
+then scored with `translate.evaluation.evaluate.evaluate_run`. Drawn: a comparison grid per style (one row per test
 image: input | each model's output | target) and a plot of held-out L1 against training time.
 """
 
@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 
+from translate.evaluation.report import fmt
 from translate.errors import ConfigError
 
 log = logging.getLogger("translate")
@@ -54,7 +55,7 @@ def heldout_curve(run: Path) -> list[dict[str, float]]:
 def quality_table(plan: list[tuple[Any, dict[str, Any]]], options: Any, out: Path,
                   device: torch.device) -> dict[str, Any]:
     """Train and score every combination of `plan`; write the grids and the plot; return rows and file names."""
-    from translate.evaluate import evaluate_run
+    from translate.evaluation.evaluate import evaluate_run
     from translate.trainers.loop import train
 
     rows: list[dict[str, Any]] = []
@@ -103,7 +104,7 @@ def comparison_grid(rows: list[dict[str, Any]], out: Path, n: int, device: torch
 
     from translate.config import from_run
     from translate.data.datasets import build_dataset
-    from translate.predict import load
+    from translate.inference.translator import load
     from translate.rundir import read_config
     from translate.trainers.samples import sample_grid
 
@@ -145,10 +146,6 @@ def plot_quality(rows: list[dict[str, Any]], path: Path) -> None:
 # ---------------------------------------------------------------------------------------------- report
 
 
-def _fmt(value: Any, digits: int = 4) -> str:
-    return "-" if value is None else f"{value:.{digits}f}"
-
-
 def extra_metrics(report: dict[str, Any]) -> dict[str, Any]:
     """The style's own measures beside L1/PSNR/SSIM: line F-score, FCN pixel accuracy, style score, FID."""
     extra = {}
@@ -186,8 +183,8 @@ def quality_markdown(quality: dict[str, Any]) -> list[str]:
             e = r["evaluation"]
             extra = extra_metrics(e)
             cells = [r["label"], r["generator"], r["discriminator"], f"{r['train_s']:.0f}", f"{r['time_ratio']:.2f}",
-                     f"{_fmt(r['heldout_start'])} -> {_fmt(r['heldout_end'])}", _fmt(e["l1"]), _fmt(e["psnr"], 2),
-                     _fmt(e["ssim"]), *[_fmt(extra.get(k)) for k in extra_names]]
+                     f"{fmt(r['heldout_start'])} -> {fmt(r['heldout_end'])}", fmt(e["l1"]), fmt(e["psnr"], 2),
+                     fmt(e["ssim"]), *[fmt(extra.get(k)) for k in extra_names]]
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
         if style in quality["grids"]:

@@ -16,12 +16,9 @@ hashes the recipe and `VERSION`, so a changed recipe (or network) trains a new j
 from __future__ import annotations
 
 import contextlib
-import glob
 import hashlib
 import json
 import logging
-import os
-import pickle
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass
@@ -33,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from translate.errors import CheckpointError, TranslateError
+from translate.errors import CheckpointError
 
 log = logging.getLogger("translate")
 
@@ -52,7 +49,7 @@ _LOADED: dict[tuple[str, str], Judge] = {}
 
 def judges_dir() -> Path:
     """Where trained judges live: $TRANSLATE_HOME/judges (default ~/.cache/translate/judges)."""
-    from translate.zoo import home
+    from translate.files import home
 
     return home() / "judges"
 
@@ -200,7 +197,7 @@ def get_judge(kind: str, recipe: Recipe | None = None, device: torch.device | st
 
 
 def _load(recipe: Recipe, weights: Path, card_path: Path) -> Judge | None:
-    from translate.storage import load_weights, read_json
+    from translate.files import load_weights, read_json
 
     try:
         card = read_json(card_path)
@@ -215,7 +212,7 @@ def _load(recipe: Recipe, weights: Path, card_path: Path) -> Judge | None:
 
 
 def _save(judge: Judge, weights: Path, card_path: Path) -> None:
-    from translate.storage import save_weights, write_json
+    from translate.files import save_weights, write_json
 
     try:  # weights first: a card is only ever written beside complete weights
         save_weights(weights, judge.net.state_dict(), metadata={"key": judge.recipe.key()})
@@ -331,7 +328,7 @@ def train_judge(recipe: Recipe) -> Judge:
 
 def judge_accuracy(judge: Judge, data: dict[str, torch.Tensor], batch_size: int = 50) -> dict[str, float]:
     """A judge's accuracy on rendered scenes: segmentation scores of the photos, or accuracy on photo + Shinkai."""
-    from translate.quality import confusion, segmentation_scores
+    from translate.evaluation.metrics import confusion, segmentation_scores
 
     if judge.recipe.kind == SEGMENTER:
         matrix = np.zeros((N_CLASSES, N_CLASSES), np.int64)
@@ -344,68 +341,3 @@ def judge_accuracy(judge: Judge, data: dict[str, torch.Tensor], batch_size: int 
     shinkai = torch.cat([judge(data["shinkai"][i:i + batch_size]) for i in range(0, len(data["shinkai"]), batch_size)])
     photo_acc, shinkai_acc = float((photo < 0.5).float().mean()), float((shinkai >= 0.5).float().mean())
     return {"accuracy": (photo_acc + shinkai_acc) / 2, "photo_acc": photo_acc, "shinkai_acc": shinkai_acc}
-
-
-# ------------------------------------------------------------------------------------------- Inception
-
-INCEPTION_ENV = "TRANSLATE_INCEPTION"
-NO_INCEPTION = "not computed: no Inception weights"
-
-
-def find_inception(path: str | os.PathLike[str] | None = None) -> Path | None:
-    """The Inception-v3 weights to use: `path`, else $TRANSLATE_INCEPTION, else torchvision's cached
-    `<torch.hub.get_dir()>/checkpoints/inception_v3_google-*.pth`; None when there are none. Never downloads."""
-    given = path or os.environ.get(INCEPTION_ENV)
-    if given:
-        if not Path(given).is_file():
-            source = "--inception" if path else INCEPTION_ENV
-            raise TranslateError(f"Inception weights {given} ({source}) do not exist; pass the torchvision "
-                                 "inception_v3_google-*.pth file, or leave it unset to skip FID and KID")
-        return Path(given)
-    found = sorted(glob.glob(os.path.join(torch.hub.get_dir(), "checkpoints", "inception_v3_google-*.pth")))
-    return Path(found[-1]) if found else None
-
-
-class InceptionFeatures(nn.Module):
-    """torchvision's Inception-v3 up to the 2048-wide pool: images in [-1, 1] (any size, RGB or grey) -> N x 2048.
-
-    Images are resized to 299 x 299 (bilinear) and fed as they are: the Google weights expect [-1, 1].
-    FID and KID from these weights are comparable with each other, not with papers' TF-Inception numbers.
-    """
-
-    def __init__(self, weights: str | os.PathLike[str]) -> None:
-        super().__init__()
-        from torchvision.models import inception_v3
-
-        try:  # read the file before building the network: a wrong file fails in milliseconds, not seconds
-            if str(weights).endswith(".safetensors"):
-                from translate.storage import load_weights
-
-                state = load_weights(weights)
-            else:
-                state = torch.load(weights, map_location="cpu", weights_only=True)
-            net = inception_v3(weights=None, aux_logits=True, init_weights=False, transform_input=False)
-            net.load_state_dict(state)
-        except (OSError, RuntimeError, ValueError, AttributeError, TypeError, CheckpointError,
-                pickle.UnpicklingError) as e:
-            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-            raise TranslateError(f"{weights}: not torchvision inception_v3 weights ({first})") from None
-        net.fc = nn.Identity()
-        self.net = net.eval()
-
-    @torch.no_grad()
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        x = images.float().to(next(self.net.parameters()).device).clamp(-1, 1)
-        if x.shape[1] == 1:
-            x = x.expand(-1, 3, -1, -1)
-        x = F.interpolate(x, size=(299, 299), mode="bilinear", align_corners=False)
-        return self.net(x).cpu()
-
-
-def inception(path: str | os.PathLike[str] | None = None,
-              device: torch.device | str = "cpu") -> InceptionFeatures | None:
-    """The Inception feature extractor, or None when no weights are on this machine."""
-    weights = find_inception(path)
-    if weights is None:
-        return None
-    return InceptionFeatures(weights).to(device)

@@ -1,0 +1,80 @@
+"""Evaluation reports drawn for people: one text table per style, a row per model, the judges' own scores."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+
+def fmt(value: Any, digits: int = 4) -> str:
+    """A metric to `digits` places; "-" for a missing or NaN value."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:.{digits}f}"
+
+
+def format_table(reports: list[dict[str, Any]] | dict[str, Any]) -> str:
+    """Reports of one style as a text table: a row per model (and the judges' score of the true images)."""
+    reports = [reports] if isinstance(reports, dict) else list(reports)
+    first = reports[0]
+    h, w = first["image_size"]
+    lines = [f"{first['style'] or 'data'}: {first['data']}"
+             f"{' ' + first['task'] if first['task'] else ''} ({first['direction']}), {first['split']} split, "
+             f"{first['n_images']} images at {h}x{w}"]
+    columns: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
+        ("L1", lambda r: fmt(r["l1"])),
+        ("PSNR", lambda r: fmt(r["psnr"], 2)),
+        ("SSIM", lambda r: fmt(r["ssim"])),
+    ]
+    if any("lines" in r for r in reports):
+        columns += [(f"line {k}", lambda r, key=key: fmt(r.get("lines", {}).get(key))) for k, key in
+                    (("P", "precision"), ("R", "recall"), ("F", "f_score"))]
+    if any("fcn" in r for r in reports):
+        columns += [(label, lambda r, key=key: fmt(r.get("fcn", {}).get("generated", {}).get(key))) for label, key in
+                    (("pixel acc", "pixel_acc"), ("class acc", "class_acc"), ("class IoU", "class_iou"))]
+    if any("style_score" in r for r in reports):
+        columns.append(("style", lambda r: fmt(r.get("style_score", {}).get("score"))))
+    if any(r["fid"]["fid"] is not None for r in reports):
+        columns += [("FID", lambda r: fmt(r["fid"]["fid"], 2)), ("KID", lambda r: fmt(r["fid"]["kid"]))]
+
+    rows = [[r["name"] or "(function)"] + [cell(r) for _, cell in columns] for r in reports]
+    truth = _truth_row(first, [label for label, _ in columns])
+    if truth:
+        rows.append(truth)
+    headers = ["model"] + [label for label, _ in columns]
+    widths = [max(len(str(row[i])) for row in [headers, *rows]) for i in range(len(headers))]
+    for row in [headers, *rows]:
+        lines.append("  ".join(c.ljust(widths[i]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(row)))
+
+    if "fcn" in first:
+        lines.append(_judge_line("segmenter", first["fcn"], "pixel_acc", "held-out pixel acc"))
+    if "style_score" in first:
+        s = first["style_score"]
+        lines.append(f"style classifier: accuracy {s['real_acc']:.3f} on this split's true renderings "
+                     f"({s['target_style']} {s['real_target_acc']:.3f}, source {s['real_source_acc']:.3f}); "
+                     + _judge_line("", s, "accuracy", "held-out accuracy").strip())
+    if "lines" in first:
+        lines.append(f"lines: darker than {first['lines']['threshold']}/255, matched within "
+                     f"{first['lines']['tolerance_px']:g} px")
+    fid = [r["fid"] for r in reports if r["fid"]["fid"] is None]
+    lines.append(f"FID/KID: {fid[0]['note']}" if fid else f"FID/KID: {first['fid']['note']}")
+    lines.append(f"PSNR of identical images is capped at {first['psnr_cap']:g} dB")
+    return "\n".join(lines)
+
+
+def _truth_row(report: dict[str, Any], labels: list[str]) -> list[str] | None:
+    """The judges' scores of the true targets, the ceiling a model can reach; None when no judge ran."""
+    if "fcn" not in report and "style_score" not in report:
+        return None
+    real = report.get("fcn", {}).get("real", {})
+    values = {"pixel acc": real.get("pixel_acc"), "class acc": real.get("class_acc"),
+              "class IoU": real.get("class_iou"),
+              "style": report.get("style_score", {}).get("real_target_acc")}
+    return ["(true images)"] + [fmt(values[label]) if label in values else "-" for label in labels]
+
+
+def _judge_line(what: str, part: dict[str, Any], key: str, label: str) -> str:
+    judge = part["judge"]
+    heldout = (judge.get("heldout") or {}).get(key)
+    return (f"{what + ': ' if what else ''}{label} {fmt(heldout, 3)} on its own held-out scenes at "
+            f"{part['judge_size']} px (judge {judge['key']}, trained in {judge['train_seconds']} s)")

@@ -1,0 +1,238 @@
+"""The `translate predict` command's work: files, folders and globs in, translated images out.
+
+`predict_files` keeps names, sizes and sub-folders, batches images of one size, skips (and names) unreadable
+files, and never clobbers an output folder unasked.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import torch
+from PIL import Image
+
+from translate.data.folders import list_images
+from translate.data.transforms import is_image_file, open_image, to_image, to_tensor
+from translate.errors import ConfigError, DataError
+from translate.files import atomic_path
+from translate.inference.translator import Translator
+
+log = logging.getLogger("translate")
+
+
+
+# ------------------------------------------------------------------------------- files and folders in
+
+
+GLOB_CHARS = frozenset("*?[")
+
+
+@dataclass
+class Job:
+    """One image to translate: where it is read and where its output goes, relative to the output folder."""
+
+    source: Path
+    target: Path
+
+
+@dataclass
+class Summary:
+    """What `predict_files` did: files written, and files skipped with the reason for each."""
+
+    written: list[Path] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    def line(self) -> str:
+        """'wrote 12 images, skipped 1: a.png (reason)', naming at most five skipped files."""
+        text = f"wrote {len(self.written)} image{'s' * (len(self.written) != 1)}"
+        if self.skipped:
+            reasons = "; ".join(f"{name} ({why})" for name, why in self.skipped[:5])
+            more = f"; and {len(self.skipped) - 5} more" if len(self.skipped) > 5 else ""
+            text += f", skipped {len(self.skipped)}: {reasons}{more}"
+        return text
+
+
+def collect_inputs(inputs: list[str], suffix: str | None) -> tuple[list[Job], list[tuple[str, str]]]:
+    """Files, folders (recursive; sub-folders mirrored) and globs -> jobs; inputs that name nothing -> skipped.
+
+    `suffix` is the output's extension (".png"), or None to keep the input's own.
+    """
+    jobs: list[Job] = []
+    skipped: list[tuple[str, str]] = []
+    seen_sources: set[Path] = set()
+    seen_targets: dict[Path, Path] = {}
+
+    def add(source: Path, relative: Path) -> None:
+        key = source.resolve()
+        if key in seen_sources:
+            return
+        seen_sources.add(key)
+        target = relative.with_suffix(suffix) if suffix else relative
+        if target in seen_targets:
+            skipped.append((str(source), f"its output {target} is already written for {seen_targets[target]}"))
+            return
+        seen_targets[target] = source
+        jobs.append(Job(source, target))
+
+    def add_path(path: Path) -> None:
+        if path.is_dir():
+            for file in list_images(path):
+                add(file, file.relative_to(path))
+        else:
+            add(path, Path(path.name))
+
+    for item in inputs:
+        path = Path(item)
+        if path.exists():
+            add_path(path)
+        elif GLOB_CHARS & set(item):
+            matches = sorted(glob.glob(item, recursive=True))
+            files = [Path(m) for m in matches if Path(m).is_dir() or is_image_file(m)]
+            if not files:
+                skipped.append((item, "matches no image files"))
+            for match in files:
+                add_path(match)
+        else:
+            skipped.append((item, "no such file or folder"))
+    return jobs, skipped
+
+
+def check_output_folder(out: Path, overwrite: bool) -> None:
+    """Refuse an output folder that holds files already, unless `overwrite`; before anything is written."""
+    if out.exists() and not out.is_dir():
+        raise DataError(f"--out {out} is a file; pass a folder for the translated images")
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise DataError(f"output folder {out} exists and is not empty; choose another --out or pass --overwrite")
+
+
+def parse_size(text: str | int | None) -> tuple[int, int] | None:
+    """'256' -> (256, 256), '320x240' -> (320, 240) as (width, height); None stays None."""
+    if text is None or text == "":
+        return None
+    if isinstance(text, int):
+        return (text, text)
+    width, _, height = str(text).lower().partition("x")
+    try:
+        size = (int(width), int(height or width))
+    except ValueError:
+        raise ConfigError(f"--size '{text}': expected N or WxH in pixels, e.g. 256 or 320x240") from None
+    if min(size) < 1:
+        raise ConfigError(f"--size '{text}': sizes must be positive")
+    return size
+
+
+SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
+
+
+def save_image(image: Image.Image, path: Path) -> None:
+    """Write an image atomically in the format its extension names (JPEG at quality 95)."""
+    fmt = SAVE_FORMATS.get(path.suffix.lower()) or Image.registered_extensions().get(path.suffix.lower())
+    if fmt is None:
+        raise DataError(f"no image format for the extension '{path.suffix}'; use --format png or jpg")
+    options = {"quality": 95} if fmt == "JPEG" else {}
+    with atomic_path(path) as tmp:
+        image.save(tmp, format=fmt, **options)
+
+
+def side_by_side(left: Image.Image, right: Image.Image) -> Image.Image:
+    """`left | right` in one image (RGB unless both are grey)."""
+    mode = "L" if left.mode == right.mode == "L" else "RGB"
+    whole = Image.new(mode, (left.width + right.width, max(left.height, right.height)), "white")
+    whole.paste(left.convert(mode), (0, 0))
+    whole.paste(right.convert(mode), (left.width, 0))
+    return whole
+
+
+def _progress(total: int, enabled: bool) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="img", disable=not enabled, leave=False, dynamic_ncols=True)
+
+
+@contextlib.contextmanager
+def _logging_through(bar: Any) -> Iterator[None]:
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    with logging_redirect_tqdm(loggers=[log]) if not bar.disable else contextlib.nullcontext():
+        yield
+
+
+def predict_files(
+    translator: Translator,
+    inputs: list[str],
+    out: str | os.PathLike[str],
+    image_format: str = "png",
+    size: tuple[int, int] | None = None,
+    sbs: bool = False,
+    tile: int | None = None,
+    overlap: int = 32,
+    batch_size: int = 1,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> Summary:
+    """Translate image files, folders and globs into `out`, keeping names, sizes and sub-folders.
+
+    `image_format` png, jpg or same (the input's extension). Images of equal size go `batch_size` at a time;
+    a tiled run batches tiles instead. Unreadable inputs are skipped, named in the log and the summary.
+    """
+    if image_format not in ("png", "jpg", "same"):
+        raise ConfigError(f"--format '{image_format}': use png, jpg or same")
+    out = Path(out)
+    jobs, skipped = collect_inputs(inputs, None if image_format == "same" else "." + image_format)
+    inside = out.resolve()
+    jobs = [job for job in jobs if inside not in job.source.resolve().parents]  # never re-translate our outputs
+    for name, why in skipped:
+        log.warning("skipping %s: %s", name, why)
+    if not jobs:
+        raise DataError(
+            f"no images to translate in {', '.join(inputs) or '(no inputs)'}; pass image files, folders or globs"
+        )
+    check_output_folder(out, overwrite)
+    summary = Summary(skipped=skipped)
+    pending: list[tuple[Job, Image.Image]] = []
+
+    def flush() -> None:
+        if not pending:
+            return
+        batch = torch.stack([to_tensor(image) for _, image in pending])
+        if tile is not None:
+            results = [translator.tile_tensor(b[None], tile, overlap, batch_size)[0] for b in batch]
+        else:
+            results = list(translator.translate_tensor(batch))
+        for (job, image), result in zip(pending, results):
+            output = to_image(result)
+            try:
+                save_image(side_by_side(image, output) if sbs else output, out / job.target)
+            except (OSError, ValueError, DataError) as e:
+                summary.skipped.append((str(job.source), f"could not write {out / job.target}: {e}"))
+                log.warning("skipping %s: could not write %s (%s)", job.source, out / job.target, e)
+                continue
+            summary.written.append(out / job.target)
+        pending.clear()
+
+    bar = _progress(len(jobs), progress and len(jobs) > 1)
+    with bar, _logging_through(bar):
+        for job in jobs:
+            try:
+                image = open_image(job.source, translator.in_channels)
+            except DataError as e:
+                summary.skipped.append((str(job.source), str(e).removeprefix(f"{job.source}: ")))
+                log.warning("skipping %s", e)
+                bar.update(1)
+                continue
+            if size is not None and image.size != size:
+                image = image.resize(size, Image.Resampling.BICUBIC)
+            if pending and pending[0][1].size != image.size:  # a batch holds images of one size
+                flush()
+            pending.append((job, image))
+            if len(pending) >= batch_size or tile is not None:
+                flush()
+            bar.update(1)
+        flush()
+    return summary
