@@ -8,7 +8,7 @@ from PIL import Image
 from translate.data.transforms import Jitter, open_image, split_ab, to_image, to_mode, to_tensor
 from translate.errors import DataError
 
-from conftest import noise_image
+from tests.conftest import noise_image
 
 
 def _save(img: Image.Image, path, **kw):

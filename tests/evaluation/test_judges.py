@@ -12,7 +12,7 @@ from translate.evaluation import inception, judges
 from translate.errors import TranslateError
 from translate.evaluation.evaluate import evaluate
 
-from conftest import TINY
+from tests.conftest import TINY
 
 
 

@@ -12,10 +12,10 @@ import pytest
 import tomli_w
 import torch
 from click.testing import CliRunner
-from test_cartoon_generator import AuthorsTransformer, authors_pipeline, our_pipeline, run_from
-from test_cartoon_generator import randomised as randomised_authors
-from test_download import FileServer, free_port
-from test_weights import RefResnet, RefUnet, randomised
+from tests.models.test_cartoon import AuthorsTransformer, authors_pipeline, our_pipeline, run_from
+from tests.models.test_cartoon import randomised as randomised_authors
+from tests.zoo.test_download import FileServer, free_port
+from tests.zoo.test_importers import RefResnet, RefUnet, randomised
 
 from translate import files
 from translate.zoo import cards as zoo_cards, pull
@@ -26,7 +26,7 @@ from translate.errors import CheckpointError, ConfigError, TranslateError
 from translate.registry import GENERATORS, TRAINERS, UnknownNameError
 from translate.rundir import read_config, save_networks
 
-REAL_CATALOGUE = Path(__file__).resolve().parent.parent / "registry"
+REAL_CATALOGUE = Path(__file__).resolve().parents[2] / "registry"
 PIX2PIX = ["edges2shoes", "sat2map", "map2sat", "facades_label2photo", "day2night"]
 CYCLEGAN = ["apple2orange", "orange2apple", "summer2winter_yosemite", "winter2summer_yosemite", "horse2zebra",
             "zebra2horse", "monet2photo", "style_monet", "style_cezanne", "style_ukiyoe", "style_vangogh", "sat2map",

@@ -7,7 +7,7 @@ from click.testing import CliRunner
 from translate.cli import main
 from translate.data.check import check_folder
 
-from conftest import noise_image, write_ab, write_folders
+from tests.conftest import noise_image, write_ab, write_folders
 
 
 def test_a_clean_paired_set_is_usable(ab_root):

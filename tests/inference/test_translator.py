@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from PIL import Image
 from torch import nn
 
-from conftest import noise_image
+from tests.conftest import noise_image
 from translate.cli import main
 from translate.config import from_run
 from translate.errors import CheckpointError, TranslateError

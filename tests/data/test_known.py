@@ -10,8 +10,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import noise_image, write_ab
-from test_download import FileServer, no_proxy  # noqa: F401 (autouse: keep requests off any proxy)
+from tests.conftest import noise_image, write_ab
+from tests.zoo.test_download import FileServer, no_proxy  # noqa: F401 (autouse: keep requests off any proxy)
 
 from translate.data.known import KNOWN, download_dataset, find_dataset, safe_extract
 from translate.zoo.download import DownloadError
