@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import fnmatch
+import importlib
+import importlib.util
 import inspect
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
@@ -76,8 +79,6 @@ def load_parts() -> None:
     if _parts_loaded:
         return
     _parts_loaded = True
-    import importlib
-    import importlib.util
 
     for module in PART_MODULES:
         if importlib.util.find_spec(module) is not None:
@@ -181,6 +182,5 @@ def create(kind: str, name: str, **kwargs: Any) -> Any:
 
 def list_names(kind: str, pattern: str = "*") -> list[str]:
     """Registered names of one kind matching a glob pattern."""
-    import fnmatch
 
     return [n for n in registry(kind).names() if fnmatch.fnmatch(n, pattern)]

@@ -21,13 +21,37 @@ import logging
 import os
 import platform
 import re
+import shutil
 import time
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
-from translate.errors import ConfigError
+import torch
+
+from translate.bench.quality import quality_markdown, quality_table
+from translate.bench.speed import (
+    machine_peaks,
+    measure_speed,
+    memory_method,
+    speed_markdown,
+)
+from translate.config import (
+    assignments_to_table,
+    check_layer,
+    check_parts,
+    check_values,
+    merge,
+    preset_names,
+    read_preset,
+    read_toml,
+    resolve,
+)
+from translate.device import choose_device, describe, device_kind
+from translate.errors import ConfigError, did_you_mean, unknown_message
+from translate.files import write_json, write_text
+from translate.registry import DISCRIMINATORS, GENERATORS, registry
 
 log = logging.getLogger("translate")
 
@@ -90,8 +114,6 @@ class Combo:
 
 def read_bench_file(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """A benchmark TOML file: its [benchmark] table (checked against Options) and the config layer (the rest)."""
-    from translate.config import read_toml
-    from translate.errors import did_you_mean
 
     table = read_toml(path, "benchmark config")
     options = table.pop("benchmark", {})
@@ -133,9 +155,6 @@ def split_list(value: Any) -> list[Any]:
 
 def check_options(options: Options) -> None:
     """Refuse unknown names (with the closest known one) and impossible numbers, before any work."""
-    from translate.config import preset_names
-    from translate.registry import DISCRIMINATORS, GENERATORS
-    from translate.errors import unknown_message
 
     for table in options.tables:
         if table not in TABLES:
@@ -171,7 +190,6 @@ def check_options(options: Options) -> None:
 
 def natural_style(model: str) -> str:
     """The style a model is benchmarked on when none is given: coloring for paired models, shinkai for unpaired."""
-    from translate.config import read_preset
 
     return "shinkai" if read_preset("models", model).get("data", {}).get("layout") == "unpaired" else "coloring"
 
@@ -184,9 +202,6 @@ def combo_config(model: str, style: str | None, generator: str | None, discrimin
     reference's --netG does. Part keywords from the layer or --set go to every part that takes them (n_blocks
     to a ResNet, not to a U-Net); one that no registered part of the kind takes is an error.
     """
-    from translate.config import assignments_to_table, check_layer, check_parts, check_values, merge, resolve
-    from translate.errors import did_you_mean
-    from translate.registry import registry
 
     assignments = list(assignments)
     parts = ("generator", "discriminator")
@@ -219,7 +234,6 @@ def combo_config(model: str, style: str | None, generator: str | None, discrimin
 def combinations(options: Options, table: str, layer: dict[str, Any],
                  assignments: Iterable[str] = ()) -> list[tuple[Combo, dict[str, Any]]]:
     """Every (combination, config) a table measures, in order, without duplicates; the first is the reference."""
-    from translate.config import preset_names
 
     assignments = list(assignments)
     seen, out = set(), []
@@ -242,9 +256,7 @@ def combinations(options: Options, table: str, layer: dict[str, Any],
 
 def machine(device: Any) -> dict[str, Any]:
     """What the numbers were measured on."""
-    import torch
 
-    from translate.device import describe, device_kind
 
     return {
         "device": describe(device, None, False).rsplit(", ", 2)[0],
@@ -273,7 +285,6 @@ def benchmark(
     `given` holds any `Options` field (models, styles, generators, discriminators, sizes, tables, steps, ...)
     over the file's [benchmark] table; `assignments` are --set KEY=VALUE overrides for every combination.
     """
-    from translate.device import choose_device
 
     unknown = set(given) - {f.name for f in fields(Options)}
     if unknown:
@@ -296,7 +307,6 @@ def benchmark(
     }
     started = time.perf_counter()
     if "speed" in plans:
-        from translate.bench.speed import machine_peaks, memory_method
 
         log.info("measuring this machine's matmul peak (%d x %d fp32)", options.matmul_size, options.matmul_size)
         report["peak"] = machine_peaks(device, options.matmul_size, options.warmup, options.repeats)
@@ -312,10 +322,8 @@ def benchmark(
                 row["train_peak_fraction"] = row["train_flops_per_s"] / peak["fp32_flops"]
                 row["infer_peak_fraction"] = row["infer_flops_per_s"] / peak["fp32_flops"]
     if "quality" in plans:
-        from translate.bench.quality import quality_table
 
         if overwrite and runs.is_dir():
-            import shutil
 
             shutil.rmtree(runs)
         report["quality"] = quality_table(plans["quality"], options, out, device)
@@ -327,7 +335,6 @@ def benchmark(
 
 def speed_rows(plan: list[tuple[Combo, dict[str, Any]]], options: Options, device: Any) -> list[dict[str, Any]]:
     """The speed table: a row per combination and size; ratios are to the first row of the same size."""
-    from translate.bench.speed import measure_speed
 
     rows: list[dict[str, Any]] = []
     todo = [(combo, config, size) for size in options.sizes for combo, config in plan]
@@ -364,7 +371,6 @@ def speed_rows(plan: list[tuple[Combo, dict[str, Any]]], options: Options, devic
 
 def write_report(report: dict[str, Any], out: Path) -> None:
     """OUT/report.json (everything) and OUT/report.md (the tables, the grid and the plot)."""
-    from translate.files import write_json, write_text
 
     m, options = report["machine"], report["options"]
     lines = ["# Benchmark", "",
@@ -374,14 +380,12 @@ def write_report(report: dict[str, Any], out: Path) -> None:
              f"Config file: {report['config_file'] or '(none)'}; --set: {' '.join(report['set']) or '(none)'}.",
              "Absolute times on a shared machine are noise; compare rows by the ratios, measured in the same run.", ""]
     if "speed" in report:
-        from translate.bench.speed import speed_markdown
 
         lines += ["## Speed", "",
                   f"Batch {options['batch_size']}; medians of {options['repeats']} timed calls after "
                   f"{options['warmup']} warm-up calls. Peak memory: {report['memory_method']}.", ""]
         lines += speed_markdown(report["speed"], report["peak"]) + [""]
     if "quality" in report:
-        from translate.bench.quality import quality_markdown
 
         lines += ["## Quality at a fixed budget", "",
                   "Each model trained for the same number of steps with the one training loop, then scored by "

@@ -15,9 +15,19 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from torch.utils.data import default_collate
 
-from translate.evaluation.report import fmt
+from translate.config import check_values, from_run
+from translate.data.datasets import build_dataset
 from translate.errors import ConfigError
+from translate.evaluation.evaluate import evaluate_run
+from translate.evaluation.report import fmt
+from translate.inference.translator import load
+from translate.rundir import read_config
+from translate.trainers.loop import train
+from translate.trainers.samples import read_log, sample_grid
 
 log = logging.getLogger("translate")
 
@@ -26,7 +36,6 @@ PLOT = "quality.png"
 
 def quality_config(config: dict[str, Any], run: Path, options: Any) -> dict[str, Any]:
     """The combination's config with the benchmark's budget: steps, size, evaluations, seed, device, quiet."""
-    from translate.config import check_values
 
     config = copy.deepcopy(config)
     steps = int(options.steps)
@@ -43,7 +52,6 @@ def quality_config(config: dict[str, Any], run: Path, options: Any) -> dict[str,
 
 def heldout_curve(run: Path) -> list[dict[str, float]]:
     """The run's held-out L1 records as {step, seconds, heldout_l1}; seconds from the untrained model's record."""
-    from translate.trainers.samples import read_log
 
     evals = [r for r in read_log(run / "log.jsonl") if r.get("kind") == "eval" and "time" in r]
     if not evals:
@@ -55,8 +63,6 @@ def heldout_curve(run: Path) -> list[dict[str, float]]:
 def quality_table(plan: list[tuple[Any, dict[str, Any]]], options: Any, out: Path,
                   device: torch.device) -> dict[str, Any]:
     """Train and score every combination of `plan`; write the grids and the plot; return rows and file names."""
-    from translate.evaluation.evaluate import evaluate_run
-    from translate.trainers.loop import train
 
     rows: list[dict[str, Any]] = []
     for i, (combo, config) in enumerate(plan, 1):
@@ -100,13 +106,7 @@ def quality_table(plan: list[tuple[Any, dict[str, Any]]], options: Any, out: Pat
 
 def comparison_grid(rows: list[dict[str, Any]], out: Path, n: int, device: torch.device) -> Any:
     """One row per test image of the rows' style: input | each model's output | target, columns titled."""
-    from torch.utils.data import default_collate
 
-    from translate.config import from_run
-    from translate.data.datasets import build_dataset
-    from translate.inference.translator import load
-    from translate.rundir import read_config
-    from translate.trainers.samples import sample_grid
 
     data = from_run(read_config(out / rows[0]["run"]))["data"]
     test = build_dataset(data, "test", train=False)
@@ -121,8 +121,6 @@ def comparison_grid(rows: list[dict[str, Any]], out: Path, n: int, device: torch
 
 def plot_quality(rows: list[dict[str, Any]], path: Path) -> None:
     """Held-out L1 against training wall time, a line per combination, a panel per style (matplotlib Agg)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
 
     styles = list(dict.fromkeys(r["style"] for r in rows))
     fig = Figure(figsize=(5.5 * len(styles), 3.8))

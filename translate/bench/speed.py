@@ -21,8 +21,11 @@ from typing import Any, Callable
 import torch
 from torch.utils.flop_counter import FlopCounterMode, conv_flop_count
 
-from translate.bench.measure import count_macs, count_parameters
 from translate import device as devices
+from translate.bench.measure import count_macs, count_parameters
+from translate.config import build_generator
+from translate.trainers.loop import build_trainer
+from translate.trainers.rng import seed_everything
 
 MIB = 2**20
 
@@ -191,8 +194,6 @@ def measure_speed(config: dict[str, Any], size: int, device: torch.device, *, ba
 
 def _training(config: dict[str, Any], size: int, device: torch.device, dtype: torch.dtype | None,
               channels_last: bool, batch_size: int, warmup: int, repeats: int, seed: int) -> dict[str, Any]:
-    from translate.trainers.loop import build_trainer
-    from translate.trainers.rng import seed_everything
 
     fmt = torch.channels_last if channels_last else torch.preserve_format
     seed_everything(seed)
@@ -224,7 +225,6 @@ def _training(config: dict[str, Any], size: int, device: torch.device, dtype: to
 
 def _inference(config: dict[str, Any], size: int, device: torch.device, dtype: torch.dtype | None,
                channels_last: bool, batch_size: int, warmup: int, repeats: int, seed: int) -> dict[str, Any]:
-    from translate.config import build_generator
 
     fmt = torch.channels_last if channels_last else torch.preserve_format
     in_ch, out_ch = int(config["data"]["in_channels"]), int(config["data"]["out_channels"])

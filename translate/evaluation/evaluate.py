@@ -23,11 +23,21 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Subset
+from tqdm import tqdm
 
-from translate.evaluation import metrics as quality
-from translate.evaluation import inception as fid_features, judges
+from translate import config as cfg
+from translate.data import scenes
+from translate.data.datasets import build_dataset
+from translate.data.scenes import decode_labels
 from translate.errors import CheckpointError, TranslateError, did_you_mean
-from translate.registry import GENERATORS
+from translate.evaluation import inception as fid_features
+from translate.evaluation import judges
+from translate.evaluation import metrics as quality
+from translate.evaluation.judges import N_CLASSES
+from translate.inference.translator import load
+from translate.models.baselines import to_grey
+from translate.registry import GENERATORS, create
+from translate.rundir import read_config
 from translate.zoo.cards import load_catalogue
 from translate.zoo.pull import resolve_run
 
@@ -49,7 +59,6 @@ def data_config(
     `style_or_config`: a style name (configs/styles/), a whole config (a run's), a bare [data] table, or None
     (then `data` must name a folder). `data` replaces the data root; `size` the image size.
     """
-    from translate import config as cfg
 
     if isinstance(style_or_config, str):
         style_data = cfg.read_preset("styles", style_or_config).get("data", {})
@@ -74,7 +83,6 @@ def data_config(
 def kinds(data: dict[str, Any]) -> tuple[str, str]:
     """(source, target) renderings of a scenes-world task after its direction ("labels", "photo", ...); ("", "")
     when the data has no task."""
-    from translate.data import scenes
 
     task = scenes.TASKS.get(data["task"])
     if task is None:
@@ -118,7 +126,6 @@ def evaluate(
     pixel per 64 of image width. `inception`: the Inception-v3 weights for FID and KID (None: look for them;
     False: skip). Returns the report: a JSON-ready dict (see `format_table`).
     """
-    from translate.data.datasets import build_dataset
 
     if limit < 1:
         raise TranslateError(f"--limit {limit}: evaluate at least 1 image")
@@ -141,7 +148,6 @@ def evaluate(
         line_threshold=line_threshold,
         line_tolerance=line_tolerance,
     )
-    from tqdm import tqdm
 
     loader = DataLoader(Subset(dataset, range(n)), batch_size=batch_size, shuffle=False)
     for batch in tqdm(loader, desc=f"eval {name}".strip(), unit="batch", disable=not progress, leave=False):
@@ -168,7 +174,6 @@ class Tally:
 
     def __init__(self, segmenter: Any = None, styler: Any = None, features: Any = None, lines: bool = False,
                  line_threshold: int = 128, line_tolerance: float | None = None) -> None:
-        from translate.evaluation.judges import N_CLASSES
 
         self.segmenter, self.styler, self.features = segmenter, styler, features
         self.lines = quality.LineCounts() if lines else None
@@ -182,7 +187,6 @@ class Tally:
 
     def add(self, source: torch.Tensor, output: torch.Tensor, target: torch.Tensor) -> None:
         """One batch: the sources, the model's outputs (conformed to the targets) and the true targets."""
-        from translate.evaluation.judges import N_CLASSES
 
         self.image_size = self.image_size or [int(target.shape[-2]), int(target.shape[-1])]
         self.paired["l1"].append(quality.l1(output, target).numpy())
@@ -230,7 +234,6 @@ class Tally:
 
 def conform(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """`output` with the channels and size of `target` (grey by luma, grey to RGB by copying, bilinear resize)."""
-    from translate.models.baselines import to_grey
 
     if output.shape[1] != target.shape[1]:
         if target.shape[1] == 1:
@@ -246,7 +249,6 @@ def conform(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 def true_labels(label_images: torch.Tensor, size: int) -> np.ndarray:
     """The class maps of colour label images (NCHW in [-1, 1], palette colours), N x size x size (nearest)."""
-    from translate.data.scenes import decode_labels
 
     rgb = ((label_images.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
     labels = torch.from_numpy(np.stack([decode_labels(image) for image in rgb]).astype(np.int64))
@@ -351,7 +353,6 @@ def evaluate_run(
     if kind == "baseline":
         config = data_config(style or (None if data else BASELINE_STYLE), data, options.get("size"))
         table = config["data"]
-        from translate.registry import create
 
         net = create("generator", str(run_or_baseline), in_channels=table["in_channels"],
                      out_channels=table["out_channels"]).to(device)
@@ -367,8 +368,6 @@ def evaluate_run(
 
 def run_data_config(run: Path, style: str | None) -> dict[str, Any]:
     """A run's config, with a style's [data] table over its own (keeping the network's channels) when given."""
-    from translate import config as cfg
-    from translate.rundir import read_config
 
     config = cfg.from_run(read_config(run))
     if style:
@@ -382,6 +381,5 @@ def run_data_config(run: Path, style: str | None) -> dict[str, Any]:
 def run_translator(run: str | Path, device: torch.device | str) -> Translate:
     """The run's A -> B generator as a function of a batch (translate.inference.translator loads it; `run` may be a
     checkpoint file or a catalogue name too)."""
-    from translate.inference.translator import load
 
     return load(run, direction="AtoB", device=device).translate_tensor

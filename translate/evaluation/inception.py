@@ -15,7 +15,6 @@ from torchvision.models import inception_v3
 from translate.errors import CheckpointError, TranslateError
 from translate.files import load_weights
 
-
 INCEPTION_ENV = "TRANSLATE_INCEPTION"
 
 

@@ -30,7 +30,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from translate.data import scenes
 from translate.errors import CheckpointError
+from translate.evaluation.metrics import confusion, segmentation_scores
+from translate.files import home, load_weights, read_json, save_weights, write_json
 
 log = logging.getLogger("translate")
 
@@ -49,7 +52,6 @@ _LOADED: dict[tuple[str, str], Judge] = {}
 
 def judges_dir() -> Path:
     """Where trained judges live: $TRANSLATE_HOME/judges (default ~/.cache/translate/judges)."""
-    from translate.files import home
 
     return home() / "judges"
 
@@ -197,7 +199,6 @@ def get_judge(kind: str, recipe: Recipe | None = None, device: torch.device | st
 
 
 def _load(recipe: Recipe, weights: Path, card_path: Path) -> Judge | None:
-    from translate.files import load_weights, read_json
 
     try:
         card = read_json(card_path)
@@ -212,7 +213,6 @@ def _load(recipe: Recipe, weights: Path, card_path: Path) -> Judge | None:
 
 
 def _save(judge: Judge, weights: Path, card_path: Path) -> None:
-    from translate.files import save_weights, write_json
 
     try:  # weights first: a card is only ever written beside complete weights
         save_weights(weights, judge.net.state_dict(), metadata={"key": judge.recipe.key()})
@@ -227,7 +227,6 @@ def _save(judge: Judge, weights: Path, card_path: Path) -> None:
 
 def _render(recipe: Recipe, split: str, n: int) -> dict[str, torch.Tensor]:
     """Scenes of the judges' world at the recipe's size: photo, shinkai (NCHW in [-1, 1]) and labels (N x H x W)."""
-    from translate.data import scenes
 
     photos, shinkai, labels = [], [], []
     for i in range(n):
@@ -328,7 +327,6 @@ def train_judge(recipe: Recipe) -> Judge:
 
 def judge_accuracy(judge: Judge, data: dict[str, torch.Tensor], batch_size: int = 50) -> dict[str, float]:
     """A judge's accuracy on rendered scenes: segmentation scores of the photos, or accuracy on photo + Shinkai."""
-    from translate.evaluation.metrics import confusion, segmentation_scores
 
     if judge.recipe.kind == SEGMENTER:
         matrix = np.zeros((N_CLASSES, N_CLASSES), np.int64)

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from translate.errors import TranslateError
+from translate.files import load_weights
 
 log = logging.getLogger("translate")
 
@@ -68,7 +69,6 @@ def resolve_weights(weights: str) -> tuple[str, Path | None]:
 
 def _read_state(path: Path) -> dict[str, torch.Tensor]:
     if path.suffix == ".safetensors":
-        from translate.files import load_weights
 
         return load_weights(path)
     try:

@@ -17,10 +17,19 @@ from typing import Any
 
 import numpy as np
 import torch
+from safetensors import safe_open
 
 from translate.errors import CheckpointError
+from translate.files import (
+    load_weights,
+    prefixed,
+    read_json,
+    save_weights,
+    unprefixed,
+    write_bytes,
+    write_json,
+)
 from translate.rundir import CHECKPOINTS, weights_path
-from translate.files import load_weights, prefixed, read_json, save_weights, unprefixed, write_json
 from translate.trainers.rng import rng_state
 
 FORMAT = 1
@@ -109,7 +118,6 @@ def exists(run: str | Path, tag: str = "latest") -> bool:
 
 def load(run: str | Path, tag: str = "latest", device: str | torch.device = "cpu") -> tuple[dict[str, Any], dict[str, Any]]:
     """(trainer state, loop state) of checkpoint `tag`; RNG states are in loop_state["rng"]."""
-    from safetensors import safe_open
 
     record = read_json(json_path(run, tag))
     if record.get("format") != FORMAT:
@@ -136,7 +144,6 @@ def load(run: str | Path, tag: str = "latest", device: str | torch.device = "cpu
 
 def copy_tag(run: str | Path, src: str, dst: str) -> None:
     """Keep a copy of checkpoint `src` under tag `dst` (each file atomically, the JSON last)."""
-    from translate.files import write_bytes
 
     for path_of in (weights_path, state_path, json_path):
         write_bytes(path_of(run, dst), path_of(run, src).read_bytes())

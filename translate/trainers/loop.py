@@ -26,13 +26,23 @@ from typing import Any, Callable, Iterator
 import torch
 from torch.utils.data import DataLoader, Dataset, Subset, default_collate
 
+from translate import device as devices
+from translate.config import DEFAULTS
+from translate.data.datasets import build_dataset
 from translate.errors import CheckpointError, ConfigError, DataError, TrainingError
+from translate.evaluation.metrics import heldout_l1
+from translate.files import write_text
 from translate.registry import TRAINERS
 from translate.rundir import write_config
-from translate import device as devices
 from translate.trainers import checkpoint, distributed
 from translate.trainers.base import Trainer
-from translate.trainers.progress import Meter, format_seconds, make_bar, redirect_logging, stop_on_signals
+from translate.trainers.progress import (
+    Meter,
+    format_seconds,
+    make_bar,
+    redirect_logging,
+    stop_on_signals,
+)
 from translate.trainers.rng import isolated, seed_everything, set_rng_state
 from translate.trainers.samples import plot_losses, read_log, sample_grid, save_image
 from translate.trainers.schedule import Schedule, set_lr
@@ -288,7 +298,6 @@ class Run:
 
     def _evaluate(self, epoch_done: int | None) -> None:
         """Held-out L1 of the whole test split (its first 100), a sample grid, and the loss plot."""
-        from translate.evaluation.metrics import heldout_l1
 
         with isolated(self.trainer):
             value = heldout_l1(self.trainer.translate, self.test_set, self.device, channels_last=self.channels_last)
@@ -320,7 +329,6 @@ class Run:
         """Drop log records past the checkpoint: those steps are about to be trained again."""
         path = self.dir / LOG_FILE
         records = [r for r in read_log(path) if r.get("step", 0) <= self.step]
-        from translate.files import write_text
 
         write_text(path, "".join(json.dumps(r) + "\n" for r in records))
 
@@ -363,7 +371,6 @@ class Run:
         return path
 
     def _write_config(self) -> None:
-        from translate.config import DEFAULTS
 
         (self.dir / SAMPLES).mkdir(parents=True, exist_ok=True)
         (self.dir / "checkpoints").mkdir(parents=True, exist_ok=True)
@@ -385,7 +392,6 @@ class Run:
 
 def build_split(data: dict[str, Any], split: str) -> Dataset:
     """A split of the data; a held-out split falls back to val/, then to the training images unjittered."""
-    from translate.data.datasets import build_dataset
 
     if split == "train":
         return build_dataset(data, "train")

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from translate.errors import ConfigError, TranslateError
-from translate.registry import UnknownNameError
-from translate.errors import did_you_mean, unknown_message
+from translate.config import preset_names, read_preset
+from translate.errors import ConfigError, TranslateError, did_you_mean, unknown_message
+from translate.registry import UnknownNameError, registry
 
 log = logging.getLogger("translate")
 
@@ -92,7 +92,6 @@ class Card:
         }
         style: dict[str, Any] = {}
         if self.data["style"]:  # trained on a style's data: `eval NAME` scores it there by default
-            from translate.config import read_preset
 
             style = {"style": self.data["style"]}
             data = {**read_preset("styles", self.data["style"]).get("data", {}), **data}
@@ -135,7 +134,6 @@ def _fill(table: Any, spec: dict[str, Any], where: str) -> dict[str, Any]:
 
 
 def _check_part(kind: str, table: Any, where: str) -> None:
-    from translate.registry import registry
 
     if not isinstance(table, dict) or not isinstance(table.get("name"), str):
         raise ConfigError(f"{where}: [{kind}] must be a table with a name")
@@ -164,7 +162,6 @@ def check_card(raw: dict[str, Any], path: Path) -> Card:
     if path.stem != name.replace("/", "--"):
         raise ConfigError(f"{where}: a card for '{name}' must be called {name.replace('/', '--')}.toml")
     if card["style"]:
-        from translate.config import preset_names
 
         if card["style"] not in preset_names("styles"):
             raise ConfigError(f"{where}: style '{card['style']}' is not one of: {', '.join(preset_names('styles'))}")

@@ -18,9 +18,12 @@ from typing import Any, Mapping
 import torch
 from torch import nn
 
+from translate.config import from_run, merge
 from translate.errors import CheckpointError, ConfigError
+from translate.files import load_weights, unprefixed
 from translate.models.cartoon import cartoongan_to_ours, infer_cartoongan_settings
 from translate.registry import GENERATORS
+from translate.rundir import CONFIG_FILE, save_networks, write_config
 
 STATISTICS = {"running_mean", "running_var", "num_batches_tracked"}
 WRAPPER_KEYS = ("state_dict", "model", "netG", "net_G", "G", "generator", "params")
@@ -62,7 +65,6 @@ def read_state_dict(file: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
     if not path.is_file():
         raise CheckpointError(f"{file}: no such checkpoint file")
     if path.suffix == ".safetensors":
-        from translate.files import load_weights
 
         return unwrap_state_dict(load_weights(path), str(file))
     try:
@@ -159,8 +161,6 @@ def _write_run(
     config: Mapping[str, Any] | None,
 ) -> None:
     """Write a complete run config (checked as any run's is) and the generator's weights as "G"."""
-    from translate.config import from_run, merge
-    from translate.rundir import save_networks, write_config
 
     written: dict[str, Any] = {
         "model": model,
@@ -181,7 +181,6 @@ def _write_run(
 
 
 def _check_out(out: str | os.PathLike[str], overwrite: bool) -> Path:
-    from translate.rundir import CONFIG_FILE
 
     run = Path(out)
     if (run / CONFIG_FILE).exists() and not overwrite:
@@ -276,7 +275,6 @@ def import_translate(
     The generator is taken from the tensors saved under `network` (G, G_A, ...) or, when none are, from the
     whole file; it must fit `generator` built with `generator_kwargs`.
     """
-    from translate.files import unprefixed
 
     run = _check_out(out, overwrite)
     state = read_state_dict(file)

@@ -24,7 +24,13 @@ from translate.files import home
 from translate.registry import UnknownNameError
 from translate.zoo import importers
 from translate.zoo.cards import Card, find_card, load_catalogue
-from translate.zoo.download import FIX, DownloadError, download, pin_on_first_use, sha256_file
+from translate.zoo.download import (
+    FIX,
+    DownloadError,
+    download,
+    pin_on_first_use,
+    sha256_file,
+)
 
 log = logging.getLogger("translate")
 

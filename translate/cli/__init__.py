@@ -1,0 +1,26 @@
+"""The `translate` command: each command parses its options, calls the library, and prints.
+
+One module per group of commands; this file only assembles them under `main` (the console script).
+"""
+
+from __future__ import annotations
+
+import click
+
+from translate.cli.base import Group, setup_logging
+from translate.cli.catalogue import import_weights, models, pull
+from translate.cli.data import data
+from translate.cli.measure import benchmark, eval_command
+from translate.cli.predict import export, predict
+from translate.cli.train import train
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="translate", message="translate %(version)s")
+def main() -> None:
+    """translate: image-to-image translation (pix2pix, CycleGAN, CartoonGAN) on PyTorch."""
+    setup_logging()
+
+
+for command in (models, pull, train, predict, export, import_weights, data, eval_command, benchmark):
+    main.add_command(command)

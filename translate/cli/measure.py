@@ -1,0 +1,130 @@
+"""`translate eval` and `translate benchmark`: scores and speed tables."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from translate.cli.base import setup_logging
+from translate.errors import TranslateError
+
+@click.command("eval")
+@click.argument("runs", nargs=-1, required=True, metavar="RUN...")
+@click.option("--style", "-s", help="Score on this style's test data (default: each run's own; coloring for baselines).")
+@click.option("--data", "data_root", type=click.Path(), help="Score on your own data folder (paired test split).")
+@click.option("--split", default="test", show_default=True, help="Which split of the data.")
+@click.option("--limit", default=100, show_default=True, help="Score the first N images of the split.")
+@click.option("--size", type=int, help="Image size in pixels (default: the run's or style's crop size).")
+@click.option("--batch-size", default=8, show_default=True)
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
+@click.option("--inception", type=click.Path(), help="Inception-v3 weights for FID/KID (torchvision's inception_v3_google-*.pth).")
+@click.option("--out", "-o", type=click.Path(), help="Also write the report(s) to this JSON file.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of the table.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar; warnings and errors only.")
+def eval_command(
+    runs: tuple[str, ...],
+    style: str | None,
+    data_root: str | None,
+    split: str,
+    limit: int,
+    size: int | None,
+    batch_size: int,
+    device: str,
+    inception: str | None,
+    out: str | None,
+    as_json: bool,
+    quiet: bool,
+) -> None:
+    """Score runs, catalogue models or baselines (canny, dodge) on a style: `translate eval RUN... --style S`.
+
+    Paired L1/PSNR/SSIM always; FCN-score (labels2photo), line F-score (coloring) and style score (shinkai)
+    where they apply; FID/KID when Inception weights are on this machine. Several RUNs make one table; the
+    JSON is one report, or a list of them for several RUNs.
+    """
+    from translate.evaluation.evaluate import evaluate_run
+    from translate.evaluation.report import format_table
+    from translate.device import choose_device
+    from translate.files import write_json
+
+    setup_logging(quiet)
+    reports = [
+        evaluate_run(run, style, data_root, split=split, limit=limit, size=size, batch_size=batch_size,
+                     device=choose_device(device), inception=inception, progress=not quiet)
+        for run in runs
+    ]
+    result: Any = reports[0] if len(reports) == 1 else reports
+    if out:
+        write_json(out, result)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+    else:
+        click.echo(format_table(reports))
+        if out:
+            click.echo(f"wrote {out}")
+
+
+
+
+@click.command()
+@click.option("--models", multiple=True, help="Model presets, comma-separated (default: all, or the --config's).")
+@click.option("--styles", multiple=True, help="Styles (speed default: noise images; quality: coloring or shinkai).")
+@click.option("--generators", multiple=True, help="Generators to swap in (default: each model's own).")
+@click.option("--discriminators", multiple=True, help="Discriminators to swap in (default: each model's own).")
+@click.option("--sizes", multiple=True, help="Image sizes of the speed table, e.g. 128,256.")
+@click.option("--only", "tables", type=click.Choice(["speed", "quality"]), help="Measure one table only.")
+@click.option("--config", "config_file", type=click.Path(), help="A benchmark TOML file (benchmarks/*.toml).")
+@click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE", help="Override a config key for every model.")
+@click.option("--width", type=int, help="Generator and discriminator width (shorthand for two --set).")
+@click.option("--steps", type=int, help="Quality: training steps per model.")
+@click.option("--quality-size", type=int, help="Quality: training and test size (default: the style's).")
+@click.option("--batch-size", type=int, help="Speed: images per step and per inference call.")
+@click.option("--repeats", type=int, help="Speed: timed calls (median reported).")
+@click.option("--warmup", type=int, help="Speed: untimed calls first.")
+@click.option("--device", help="auto, cpu, cuda, cuda:N or mps.")
+@click.option("--out", "-o", required=True, type=click.Path(), help="Folder for report.md/json, images and runs/.")
+@click.option("--overwrite", is_flag=True, help="Replace the runs/ of an earlier benchmark in --out.")
+@click.option("--quiet", "-q", is_flag=True, help="Warnings and errors only.")
+def benchmark(
+    models: tuple[str, ...],
+    styles: tuple[str, ...],
+    generators: tuple[str, ...],
+    discriminators: tuple[str, ...],
+    sizes: tuple[str, ...],
+    tables: str | None,
+    config_file: str | None,
+    assignments: tuple[str, ...],
+    width: int | None,
+    steps: int | None,
+    quality_size: int | None,
+    batch_size: int | None,
+    repeats: int | None,
+    warmup: int | None,
+    device: str | None,
+    out: str,
+    overwrite: bool,
+    quiet: bool,
+) -> None:
+    """Speed and quality tables: `translate benchmark --models pix2pix,cyclegan --sizes 128,256 --out DIR`.
+
+    Speed: params, MACs, train steps/s, images/s, peak memory, share of the matmul peak. Quality: each model
+    trained for the same steps and scored. Writes DIR/report.md, report.json, grid_<style>.png, quality.png.
+    """
+    from translate.bench.benchmark import benchmark as run_benchmark, split_list
+
+    setup_logging(quiet)
+    try:
+        size_list = [int(s) for s in split_list(sizes)]
+    except ValueError:
+        raise TranslateError(f"--sizes {','.join(sizes)}: expected whole numbers, e.g. --sizes 128,256") from None
+    widths = [f"{part}.width={width}" for part in ("generator", "discriminator")] if width else []
+    run_benchmark(
+        out, config_file=config_file, assignments=[*widths, *assignments], overwrite=overwrite,
+        models=split_list(models), styles=split_list(styles), generators=split_list(generators),
+        discriminators=split_list(discriminators), sizes=size_list, tables=[tables] if tables else None,
+        steps=steps, quality_size=quality_size, batch_size=batch_size, repeats=repeats, warmup=warmup, device=device,
+    )
+    click.echo((Path(out) / "report.md").read_text(encoding="utf-8"), nl=False)
+    click.echo(f"wrote {Path(out) / 'report.md'} and report.json")

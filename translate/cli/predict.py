@@ -1,0 +1,85 @@
+"""`translate predict` and `translate export`: use a trained run or catalogue model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from translate.cli.base import setup_logging
+
+@click.command()
+@click.argument("run", metavar="RUN_OR_CHECKPOINT")
+@click.argument("inputs", nargs=-1, metavar="INPUT...")
+@click.option("--out", "-o", required=True, type=click.Path(), help="Folder for the translated images.")
+@click.option("--direction", type=click.Choice(["AtoB", "BtoA"]), default="AtoB", show_default=True,
+              help="CycleGAN runs: G_A (AtoB) or G_B (BtoA).")
+@click.option("--format", "image_format", type=click.Choice(["png", "jpg", "same"]), default="png", show_default=True,
+              help="Output file type; same keeps each input's.")
+@click.option("--size", help="Resize inputs to N or WxH pixels first (default: each image's own size).")
+@click.option("--side-by-side", "sbs", is_flag=True, help="Write input | output side by side.")
+@click.option("--tile", type=int, help="Translate in tiles of this many pixels (large images; bounded memory).")
+@click.option("--overlap", type=int, default=32, show_default=True, help="Pixels two tiles share, blended.")
+@click.option("--batch-size", type=int, default=1, show_default=True, help="Images (or tiles) per forward pass.")
+@click.option("--keep-dropout", is_flag=True, help="Keep pix2pix's dropout noise on at test time.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
+@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto", show_default=True,
+              help="bf16 autocast, or fp32; auto: fp32 unless bf16 was measured faster on this kind of device.")
+@click.option("--overwrite", is_flag=True, help="Write into an output folder that is not empty.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar; warnings and errors only.")
+def predict(
+    run: str,
+    inputs: tuple[str, ...],
+    out: str,
+    direction: str,
+    image_format: str,
+    size: str | None,
+    sbs: bool,
+    tile: int | None,
+    overlap: int,
+    batch_size: int,
+    keep_dropout: bool,
+    device: str,
+    precision: str,
+    overwrite: bool,
+    quiet: bool,
+) -> None:
+    """Translate images with a trained run: `translate predict RUN_OR_CHECKPOINT INPUT... --out DIR`.
+
+    INPUT: image files, folders (recursive; sub-folders are mirrored in DIR) or globs. Outputs keep each
+    input's name and size. Unreadable files are skipped with a warning; exit status 1 only if none was written.
+    """
+    from translate.errors import DataError
+    from translate.inference.batch import check_output_folder, parse_size, predict_files
+    from translate.inference.translator import load
+
+    setup_logging(quiet)
+    if not inputs:
+        raise DataError("no inputs; pass image files, folders or globs after the run, "
+                        "e.g. translate predict RUN photos/ --out DIR")
+    if batch_size < 1:
+        raise DataError(f"--batch-size {batch_size}: use 1 or more")
+    check_output_folder(Path(out), overwrite)
+    translator = load(run, direction=direction, device=device, keep_dropout=keep_dropout, precision=precision)
+    summary = predict_files(
+        translator, list(inputs), out, image_format=image_format, size=parse_size(size), sbs=sbs, tile=tile,
+        overlap=overlap, batch_size=batch_size, overwrite=overwrite, progress=not quiet,
+    )
+    if not summary.written:
+        raise DataError(f"nothing written to {out}: {summary.line().removeprefix('wrote 0 images, ')}")
+    click.echo(f"{summary.line()} -> {out}")
+
+
+@click.command()
+@click.argument("run", metavar="RUN_OR_CHECKPOINT")
+@click.option("--format", "image_format", type=click.Choice(["onnx", "torchscript"]), default="onnx", show_default=True)
+@click.option("--out", "-o", required=True, type=click.Path(), help="The file to write (model.onnx, model.pt).")
+@click.option("--direction", type=click.Choice(["AtoB", "BtoA"]), default="AtoB", show_default=True,
+              help="CycleGAN runs: G_A (AtoB) or G_B (BtoA).")
+def export(run: str, image_format: str, out: str, direction: str) -> None:
+    """Export a run's generator to ONNX or TorchScript (any batch, height and width), checked against PyTorch."""
+    from translate.inference.export import CHECK_SIZE, export as export_run
+
+    diff = export_run(run, out, image_format=image_format, direction=direction)
+    click.echo(f"wrote {out} ({image_format}; input 'image' N x C x H x W in [-1, 1]); "
+               f"matches PyTorch to {diff:.1e} on a {CHECK_SIZE[0]}x{CHECK_SIZE[1]} image")
