@@ -4,30 +4,28 @@ For each model at the embedded default size, times training steps in fp32, bf16 
 channels-last, and the held-out L1 after a short identical run in each mode (quality must not drop).
 Appends a markdown table to benchmarks/results/precision.md.
 
-    python benchmarks/precision.py                      # this machine's CPU (or GPU with --device cuda)
-    python benchmarks/precision.py --device cuda --size 256 --width 64
+    python -m benchmarks.precision                      # this machine's CPU (or GPU with --device cuda)
+    python -m benchmarks.precision --device cuda --size 256 --width 64
 """
 
 from __future__ import annotations
 
 import argparse
 import platform
-import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a source checkout
 
-import torch  # noqa: E402
+import torch
 from torch.utils.data import default_collate
 
-from translate.config import resolve  # noqa: E402
-from translate.data.datasets import build_dataset  # noqa: E402
-from translate.evaluation.metrics import heldout_l1  # noqa: E402
-from translate.device import choose_device, describe, device_kind  # noqa: E402
-from translate.trainers.loop import build_trainer  # noqa: E402
-from translate.trainers.rng import seed_everything  # noqa: E402
+from translate.config import resolve
+from translate.data.datasets import build_dataset
+from translate.evaluation.metrics import heldout_l1
+from translate.device import choose_device, describe, device_kind
+from translate.trainers.loop import build_trainer
+from translate.trainers.rng import seed_everything
 
 RESULTS = Path(__file__).resolve().parent / "results" / "precision.md"
 MODES = {"fp32": (None, False), "fp32 channels-last": (None, True), "bf16": (torch.bfloat16, False),
@@ -89,7 +87,7 @@ def main() -> None:
         rows += measure(model, style, args.size, args.width, device, args.steps, args.quality_steps)
     lines = [
         f"\n## {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {describe(device, None, False)}, kind {device_kind(device)}",
-        f"`python benchmarks/precision.py --device {args.device} --size {args.size} --width {args.width} "
+        f"`python -m benchmarks.precision --device {args.device} --size {args.size} --width {args.width} "
         f"--steps {args.steps} --quality-steps {args.quality_steps}` on {platform.node() or 'this machine'}; "
         f"torch {torch.__version__}\n",
         "| model | mode | ms/step | vs fp32 | held-out L1 after the same steps |",

@@ -1,6 +1,6 @@
 """How fast the scenes world renders: scenes per second with all four renderings, on one core.
 
-    OMP_NUM_THREADS=1 python3 benchmarks/scenes_speed.py --n 1000 --size 256
+    OMP_NUM_THREADS=1 python -m benchmarks.scenes_speed --n 1000 --size 256
 
 Measured on one core of the development container (Python 3.11, numpy 2.4, Pillow 13; another job
 was busy on the second core):
@@ -13,11 +13,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from translate.data.scenes import render
 

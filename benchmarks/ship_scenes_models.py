@@ -7,9 +7,9 @@ clean outlines), keeps the generator of the last checkpoint as
 fp16 safetensors in registry/weights/NAME.safetensors, measures the shipped weights with `translate eval NAME`
 on the style's held-out test split, and writes registry/NAME.toml with those metrics and the commands.
 
-    python benchmarks/ship_scenes_models.py                          # train and ship all five
-    python benchmarks/ship_scenes_models.py --only scenes-coloring
-    python benchmarks/ship_scenes_models.py --run scenes-coloring=benchmarks/runs/pix2pix-coloring-...  # ship a run
+    python -m benchmarks.ship_scenes_models                          # train and ship all five
+    python -m benchmarks.ship_scenes_models --only scenes-coloring
+    python -m benchmarks.ship_scenes_models --run scenes-coloring=benchmarks/runs/pix2pix-coloring-...  # ship a run
 
 Training uses one thread per run (OMP_NUM_THREADS=1 unless set; see benchmarks/train_defaults.py).
 """
@@ -26,10 +26,16 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+import tomli_w
+import torch
+
+from benchmarks.train_defaults import run_one
+from translate.config import generator_table
+from translate.files import load_weights, save_weights, unprefixed
+from translate.zoo.download import sha256_file
+
 ROOT = Path(__file__).resolve().parent.parent
 REGISTRY = ROOT / "registry"
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))  # train_defaults, beside this file
 
 
 @dataclass(frozen=True)
@@ -79,7 +85,6 @@ CITATION = {
 
 def train(item: Shipped, out: Path) -> None:
     """The run, as benchmarks/train_defaults.py runs a style's default (one thread unless OMP_NUM_THREADS)."""
-    from train_defaults import run_one
 
     row = run_one(item.model, item.style, out, list(item.extra))
     if row["rc"]:
@@ -90,9 +95,7 @@ def train(item: Shipped, out: Path) -> None:
 
 def write_weights(item: Shipped, run: Path) -> Path:
     """The run's generator as fp16 safetensors in registry/weights/; returns the file."""
-    import torch
 
-    from translate.files import load_weights, save_weights, unprefixed
 
     state = unprefixed(load_weights(run / "checkpoints" / "latest.safetensors"), item.network)
     if not state:
@@ -133,11 +136,8 @@ def measure(item: Shipped) -> tuple[dict[str, float], str]:
 
 
 def write_card(item: Shipped, run: Path, weights: Path, metrics: dict[str, float], metrics_command: str) -> Path:
-    import tomli_w
 
-    from translate.zoo.download import sha256_file
 
-    from translate.config import generator_table
 
     config = tomllib.loads((run / "config.toml").read_text())
     data = config["data"]
@@ -152,7 +152,7 @@ def write_card(item: Shipped, run: Path, weights: Path, metrics: dict[str, float
                       "split, never trained on (translate eval's default --limit)",
         "licence": LICENCE,
         "citation": CITATION[item.model],
-        "recipe": f"python benchmarks/ship_scenes_models.py --only {item.name}  "
+        "recipe": f"python -m benchmarks.ship_scenes_models --only {item.name}  "
                   f"(= translate train {' '.join(item.train_args)}, then its generator in fp16)",
         "metrics": metrics,
         **({"metrics_command": metrics_command} if metrics else {"metrics_note": "being measured"}),

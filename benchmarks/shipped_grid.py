@@ -1,6 +1,6 @@
 """The README's picture of the shipped scenes-world models on real photos (scikit-image's sample images).
 
-    python benchmarks/shipped_grid.py --out docs/shipped.jpg
+    python -m benchmarks.shipped_grid --out docs/shipped.jpg
 
 Rows: real photos, resized to 256 px high. Columns: the photo, then scenes-shinkai (CycleGAN),
 scenes-shinkai-cartoongan, scenes-coloring, and scenes-sketch2photo run on scenes-coloring's lines (a
@@ -11,14 +11,12 @@ it never saw, at 256 px (4x its training size), beside the true photo of that sc
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 PHOTOS = ("rocket", "coffee", "chelsea", "astronaut")
 HEIGHT = 256

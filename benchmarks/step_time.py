@@ -1,4 +1,4 @@
-"""Time training steps of one model at one size and width: `python benchmarks/step_time.py cyclegan shinkai 16`.
+"""Time training steps of one model at one size and width: `python -m benchmarks.step_time cyclegan shinkai 16`.
 
 Prints wall and CPU milliseconds per step (10 steps after 3 warm-up steps, one batch reused). Run it under
 different OMP_NUM_THREADS / OMP_WAIT_POLICY settings to compare them (benchmarks/results/threads.md).
@@ -7,18 +7,15 @@ different OMP_NUM_THREADS / OMP_WAIT_POLICY settings to compare them (benchmarks
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a source checkout
 
-import torch  # noqa: E402
-from torch.utils.data import default_collate  # noqa: E402
+import torch
+from torch.utils.data import default_collate
 
-from translate.config import resolve  # noqa: E402
-from translate.data.datasets import build_dataset  # noqa: E402
-from translate.trainers.loop import build_trainer  # noqa: E402
+from translate.config import resolve
+from translate.data.datasets import build_dataset
+from translate.trainers.loop import build_trainer
 
 
 def main() -> None:

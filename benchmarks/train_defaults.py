@@ -5,9 +5,9 @@ directory under benchmarks/runs/. From each run's log.jsonl it reads the held-ou
 on the test split) of the untrained model (step 0) and at the end, and the wall time, and writes
 benchmarks/results/train_defaults.md.
 
-    python benchmarks/train_defaults.py                       # the natural pairs (below)
-    python benchmarks/train_defaults.py --pairs all           # every model on every style it can train
-    python benchmarks/train_defaults.py --pairs cyclegan:shinkai --set train.epochs=2
+    python -m benchmarks.train_defaults                       # the natural pairs (below)
+    python -m benchmarks.train_defaults --pairs all           # every model on every style it can train
+    python -m benchmarks.train_defaults --pairs cyclegan:shinkai --set train.epochs=2
 
 The runs use one thread (OMP_NUM_THREADS=1) unless OMP_NUM_THREADS is set: on a machine shared with
 other jobs, torch's two OpenMP threads spin-wait for each other and a step can take 5-20x longer than on
