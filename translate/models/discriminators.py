@@ -79,6 +79,22 @@ class PixelDiscriminator(nn.Module):
         return self.layers(x)
 
 
+def conv_stack(in_channels: int, width: int, strides: list[int], norm: str) -> tuple[list[nn.Module], int]:
+    """The layers PatchGAN and ImageGAN share, and their output channels: a 4x4 stride-2 conv and LeakyReLU 0.2,
+    then per stride a 4x4 conv (width doubling up to 8x), norm and LeakyReLU 0.2, in the reference's order."""
+    bias = uses_bias(norm)
+    layers: list[nn.Module] = [nn.Conv2d(in_channels, width, 4, stride=2, padding=1), nn.LeakyReLU(0.2)]
+    mult = 1
+    for n, stride in enumerate(strides, 1):
+        previous, mult = mult, min(2**n, 8)
+        layers += [
+            nn.Conv2d(width * previous, width * mult, 4, stride=stride, padding=1, bias=bias),
+            norm_layer(norm, width * mult),
+            nn.LeakyReLU(0.2),
+        ]
+    return layers, width * mult
+
+
 @DISCRIMINATORS.register("patch", "PatchGAN: scores overlapping patches (n_layers 1/3/5: 16/70/286 px)")
 class PatchDiscriminator(nn.Module):
     """PatchGAN (the reference's NLayerDiscriminator): 4x4 convs, `n_layers` of them stride 2, LeakyReLU 0.2.
@@ -98,18 +114,9 @@ class PatchDiscriminator(nn.Module):
         super().__init__()
         if n_layers < 1:
             raise ConfigError(f"patch n_layers must be 1 or more, not {n_layers}")
-        bias = uses_bias(norm)
-        layers: list[nn.Module] = [nn.Conv2d(in_channels, width, 4, stride=2, padding=1), nn.LeakyReLU(0.2)]
-        mult = 1
-        for n in range(1, n_layers + 1):
-            previous, mult = mult, min(2**n, 8)
-            stride = 2 if n < n_layers else 1  # the last of these keeps the resolution
-            layers += [
-                nn.Conv2d(width * previous, width * mult, 4, stride=stride, padding=1, bias=bias),
-                norm_layer(norm, width * mult),
-                nn.LeakyReLU(0.2),
-            ]
-        layers.append(nn.Conv2d(width * mult, 1, 4, stride=1, padding=1))
+        # the last of the n_layers normalised convs keeps the resolution
+        layers, channels = conv_stack(in_channels, width, [2] * (n_layers - 1) + [1], norm)
+        layers.append(nn.Conv2d(channels, 1, 4, stride=1, padding=1))
         self.layers = nn.Sequential(*layers)
         self.receptive_field = receptive_field(self.layers)
         self.min_size = min_input_size(self.layers)
@@ -140,17 +147,8 @@ class ImageDiscriminator(nn.Module):
         super().__init__()
         if n_layers < 1:
             raise ConfigError(f"image n_layers must be 1 or more, not {n_layers}")
-        bias = uses_bias(norm)
-        layers: list[nn.Module] = [nn.Conv2d(in_channels, width, 4, stride=2, padding=1), nn.LeakyReLU(0.2)]
-        mult = 1
-        for n in range(1, n_layers):
-            previous, mult = mult, min(2**n, 8)
-            layers += [
-                nn.Conv2d(width * previous, width * mult, 4, stride=2, padding=1, bias=bias),
-                norm_layer(norm, width * mult),
-                nn.LeakyReLU(0.2),
-            ]
-        layers.append(nn.Conv2d(width * mult, 1, 3, padding=1))
+        layers, channels = conv_stack(in_channels, width, [2] * (n_layers - 1), norm)
+        layers.append(nn.Conv2d(channels, 1, 3, padding=1))
         self.layers = nn.Sequential(*layers)
         # the last strided features stay at least 2x2, so batch norm has more than one value per channel
         self.min_size = 2 ** (n_layers + 1)
