@@ -85,7 +85,6 @@ CITATION = {
 
 def train(item: Shipped, out: Path) -> None:
     """The run, as benchmarks/train_defaults.py runs a style's default (one thread unless OMP_NUM_THREADS)."""
-
     row = run_one(item.model, item.style, out, list(item.extra))
     if row["rc"]:
         raise SystemExit(f"{row['command']} failed: {row['error']}")
@@ -95,8 +94,6 @@ def train(item: Shipped, out: Path) -> None:
 
 def write_weights(item: Shipped, run: Path) -> Path:
     """The run's generator as fp16 safetensors in registry/weights/; returns the file."""
-
-
     state = unprefixed(load_weights(run / "checkpoints" / "latest.safetensors"), item.network)
     if not state:
         raise SystemExit(f"{run}: no {item.network} network in its latest checkpoint")

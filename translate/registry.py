@@ -96,7 +96,6 @@ class Registry:
         self, name: str, doc: str | None = None, trainable: bool = True
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Decorator: `@GENERATORS.register("unet", "the pix2pix U-Net")` over a class or builder function."""
-
         def decorate(build: Callable[..., Any]) -> Callable[..., Any]:
             self.add(name, build, doc if doc is not None else _first_line(build.__doc__), trainable)
             return build
@@ -182,5 +181,4 @@ def create(kind: str, name: str, **kwargs: Any) -> Any:
 
 def list_names(kind: str, pattern: str = "*") -> list[str]:
     """Registered names of one kind matching a glob pattern."""
-
     return [n for n in registry(kind).names() if fnmatch.fnmatch(n, pattern)]

@@ -114,7 +114,6 @@ class Combo:
 
 def read_bench_file(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """A benchmark TOML file: its [benchmark] table (checked against Options) and the config layer (the rest)."""
-
     table = read_toml(path, "benchmark config")
     options = table.pop("benchmark", {})
     if not isinstance(options, dict):
@@ -155,7 +154,6 @@ def split_list(value: Any) -> list[Any]:
 
 def check_options(options: Options) -> None:
     """Refuse unknown names (with the closest known one) and impossible numbers, before any work."""
-
     for table in options.tables:
         if table not in TABLES:
             raise ConfigError(unknown_message("benchmark table", table, list(TABLES)))
@@ -190,7 +188,6 @@ def check_options(options: Options) -> None:
 
 def natural_style(model: str) -> str:
     """The style a model is benchmarked on when none is given: coloring for paired models, shinkai for unpaired."""
-
     return "shinkai" if read_preset("models", model).get("data", {}).get("layout") == "unpaired" else "coloring"
 
 
@@ -202,7 +199,6 @@ def combo_config(model: str, style: str | None, generator: str | None, discrimin
     reference's --netG does. Part keywords from the layer or --set go to every part that takes them (n_blocks
     to a ResNet, not to a U-Net); one that no registered part of the kind takes is an error.
     """
-
     assignments = list(assignments)
     parts = ("generator", "discriminator")
     own = [a for a in assignments if a.split("=", 1)[0].split(".")[0] not in parts]
@@ -234,7 +230,6 @@ def combo_config(model: str, style: str | None, generator: str | None, discrimin
 def combinations(options: Options, table: str, layer: dict[str, Any],
                  assignments: Iterable[str] = ()) -> list[tuple[Combo, dict[str, Any]]]:
     """Every (combination, config) a table measures, in order, without duplicates; the first is the reference."""
-
     assignments = list(assignments)
     seen, out = set(), []
     for model in options.models or preset_names("models"):
@@ -256,8 +251,6 @@ def combinations(options: Options, table: str, layer: dict[str, Any],
 
 def machine(device: Any) -> dict[str, Any]:
     """What the numbers were measured on."""
-
-
     return {
         "device": describe(device, None, False).rsplit(", ", 2)[0],
         "device_kind": device_kind(device),
@@ -285,7 +278,6 @@ def benchmark(
     `given` holds any `Options` field (models, styles, generators, discriminators, sizes, tables, steps, ...)
     over the file's [benchmark] table; `assignments` are --set KEY=VALUE overrides for every combination.
     """
-
     unknown = set(given) - {f.name for f in fields(Options)}
     if unknown:
         raise TypeError(f"benchmark() got unknown options {sorted(unknown)}")
@@ -335,7 +327,6 @@ def benchmark(
 
 def speed_rows(plan: list[tuple[Combo, dict[str, Any]]], options: Options, device: Any) -> list[dict[str, Any]]:
     """The speed table: a row per combination and size; ratios are to the first row of the same size."""
-
     rows: list[dict[str, Any]] = []
     todo = [(combo, config, size) for size in options.sizes for combo, config in plan]
     # An unreported first step primes the libraries' one-time set-up (thread pools, kernel caches, lazy
@@ -371,7 +362,6 @@ def speed_rows(plan: list[tuple[Combo, dict[str, Any]]], options: Options, devic
 
 def write_report(report: dict[str, Any], out: Path) -> None:
     """OUT/report.json (everything) and OUT/report.md (the tables, the grid and the plot)."""
-
     m, options = report["machine"], report["options"]
     lines = ["# Benchmark", "",
              f"{m['device']} (device kind {m['device_kind']}; {m['cpu_count']} CPUs), torch {m['torch']}, "

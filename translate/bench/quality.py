@@ -36,7 +36,6 @@ PLOT = "quality.png"
 
 def quality_config(config: dict[str, Any], run: Path, options: Any) -> dict[str, Any]:
     """The combination's config with the benchmark's budget: steps, size, evaluations, seed, device, quiet."""
-
     config = copy.deepcopy(config)
     steps = int(options.steps)
     if options.quality_size:
@@ -52,7 +51,6 @@ def quality_config(config: dict[str, Any], run: Path, options: Any) -> dict[str,
 
 def heldout_curve(run: Path) -> list[dict[str, float]]:
     """The run's held-out L1 records as {step, seconds, heldout_l1}; seconds from the untrained model's record."""
-
     evals = [r for r in read_log(run / "log.jsonl") if r.get("kind") == "eval" and "time" in r]
     if not evals:
         return []
@@ -63,7 +61,6 @@ def heldout_curve(run: Path) -> list[dict[str, float]]:
 def quality_table(plan: list[tuple[Any, dict[str, Any]]], options: Any, out: Path,
                   device: torch.device) -> dict[str, Any]:
     """Train and score every combination of `plan`; write the grids and the plot; return rows and file names."""
-
     rows: list[dict[str, Any]] = []
     for i, (combo, config) in enumerate(plan, 1):
         run = out / "runs" / combo.slug
@@ -106,8 +103,6 @@ def quality_table(plan: list[tuple[Any, dict[str, Any]]], options: Any, out: Pat
 
 def comparison_grid(rows: list[dict[str, Any]], out: Path, n: int, device: torch.device) -> Any:
     """One row per test image of the rows' style: input | each model's output | target, columns titled."""
-
-
     data = from_run(read_config(out / rows[0]["run"]))["data"]
     test = build_dataset(data, "test", train=False)
     batch = default_collate([test[i] for i in range(min(n, len(test)))])  # type: ignore[arg-type]
@@ -121,7 +116,6 @@ def comparison_grid(rows: list[dict[str, Any]], out: Path, n: int, device: torch
 
 def plot_quality(rows: list[dict[str, Any]], path: Path) -> None:
     """Held-out L1 against training wall time, a line per combination, a panel per style (matplotlib Agg)."""
-
     styles = list(dict.fromkeys(r["style"] for r in rows))
     fig = Figure(figsize=(5.5 * len(styles), 3.8))
     FigureCanvasAgg(fig)

@@ -59,7 +59,6 @@ def data_config(
     `style_or_config`: a style name (configs/styles/), a whole config (a run's), a bare [data] table, or None
     (then `data` must name a folder). `data` replaces the data root; `size` the image size.
     """
-
     if isinstance(style_or_config, str):
         style_data = cfg.read_preset("styles", style_or_config).get("data", {})
         config = cfg.merge(cfg.DEFAULTS, {"style": style_or_config, "data": style_data})
@@ -83,7 +82,6 @@ def data_config(
 def kinds(data: dict[str, Any]) -> tuple[str, str]:
     """(source, target) renderings of a scenes-world task after its direction ("labels", "photo", ...); ("", "")
     when the data has no task."""
-
     task = scenes.TASKS.get(data["task"])
     if task is None:
         return "", ""
@@ -126,7 +124,6 @@ def evaluate(
     pixel per 64 of image width. `inception`: the Inception-v3 weights for FID and KID (None: look for them;
     False: skip). Returns the report: a JSON-ready dict (see `format_table`).
     """
-
     if limit < 1:
         raise TranslateError(f"--limit {limit}: evaluate at least 1 image")
     start = time.perf_counter()
@@ -187,7 +184,6 @@ class Tally:
 
     def add(self, source: torch.Tensor, output: torch.Tensor, target: torch.Tensor) -> None:
         """One batch: the sources, the model's outputs (conformed to the targets) and the true targets."""
-
         self.image_size = self.image_size or [int(target.shape[-2]), int(target.shape[-1])]
         self.paired["l1"].append(quality.l1(output, target).numpy())
         self.paired["psnr"].append(quality.psnr(output, target))
@@ -234,7 +230,6 @@ class Tally:
 
 def conform(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """`output` with the channels and size of `target` (grey by luma, grey to RGB by copying, bilinear resize)."""
-
     if output.shape[1] != target.shape[1]:
         if target.shape[1] == 1:
             output = to_grey(output) * 2 - 1
@@ -249,7 +244,6 @@ def conform(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 def true_labels(label_images: torch.Tensor, size: int) -> np.ndarray:
     """The class maps of colour label images (NCHW in [-1, 1], palette colours), N x size x size (nearest)."""
-
     rgb = ((label_images.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
     labels = torch.from_numpy(np.stack([decode_labels(image) for image in rgb]).astype(np.int64))
     if labels.shape[-2:] != (size, size):
@@ -368,7 +362,6 @@ def evaluate_run(
 
 def run_data_config(run: Path, style: str | None) -> dict[str, Any]:
     """A run's config, with a style's [data] table over its own (keeping the network's channels) when given."""
-
     config = cfg.from_run(read_config(run))
     if style:
         channels = {k: config["data"][k] for k in ("in_channels", "out_channels")}
@@ -381,5 +374,4 @@ def run_data_config(run: Path, style: str | None) -> dict[str, Any]:
 def run_translator(run: str | Path, device: torch.device | str) -> Translate:
     """The run's A -> B generator as a function of a batch (translate.inference.translator loads it; `run` may be a
     checkpoint file or a catalogue name too)."""
-
     return load(run, direction="AtoB", device=device).translate_tensor

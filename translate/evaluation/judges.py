@@ -52,7 +52,6 @@ _LOADED: dict[tuple[str, str], Judge] = {}
 
 def judges_dir() -> Path:
     """Where trained judges live: $TRANSLATE_HOME/judges (default ~/.cache/translate/judges)."""
-
     return home() / "judges"
 
 
@@ -227,7 +226,6 @@ def _save(judge: Judge, weights: Path, card_path: Path) -> None:
 
 def _render(recipe: Recipe, split: str, n: int) -> dict[str, torch.Tensor]:
     """Scenes of the judges' world at the recipe's size: photo, shinkai (NCHW in [-1, 1]) and labels (N x H x W)."""
-
     photos, shinkai, labels = [], [], []
     for i in range(n):
         scene = scenes.render(scenes.scene_seed(recipe.world, split, i), recipe.size)
@@ -327,7 +325,6 @@ def train_judge(recipe: Recipe) -> Judge:
 
 def judge_accuracy(judge: Judge, data: dict[str, torch.Tensor], batch_size: int = 50) -> dict[str, float]:
     """A judge's accuracy on rendered scenes: segmentation scores of the photos, or accuracy on photo + Shinkai."""
-
     if judge.recipe.kind == SEGMENTER:
         matrix = np.zeros((N_CLASSES, N_CLASSES), np.int64)
         for i in range(0, len(data["photo"]), batch_size):

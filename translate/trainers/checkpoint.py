@@ -118,7 +118,6 @@ def exists(run: str | Path, tag: str = "latest") -> bool:
 
 def load(run: str | Path, tag: str = "latest", device: str | torch.device = "cpu") -> tuple[dict[str, Any], dict[str, Any]]:
     """(trainer state, loop state) of checkpoint `tag`; RNG states are in loop_state["rng"]."""
-
     record = read_json(json_path(run, tag))
     if record.get("format") != FORMAT:
         raise CheckpointError(f"{json_path(run, tag)}: checkpoint format {record.get('format')} is not {FORMAT}")
@@ -144,7 +143,6 @@ def load(run: str | Path, tag: str = "latest", device: str | torch.device = "cpu
 
 def copy_tag(run: str | Path, src: str, dst: str) -> None:
     """Keep a copy of checkpoint `src` under tag `dst` (each file atomically, the JSON last)."""
-
     for path_of in (weights_path, state_path, json_path):
         write_bytes(path_of(run, dst), path_of(run, src).read_bytes())
 

@@ -298,7 +298,6 @@ class Run:
 
     def _evaluate(self, epoch_done: int | None) -> None:
         """Held-out L1 of the whole test split (its first 100), a sample grid, and the loss plot."""
-
         with isolated(self.trainer):
             value = heldout_l1(self.trainer.translate, self.test_set, self.device, channels_last=self.channels_last)
             columns = self.trainer.sample(self._to_device(self.fixed))
@@ -392,7 +391,6 @@ class Run:
 
 def build_split(data: dict[str, Any], split: str) -> Dataset:
     """A split of the data; a held-out split falls back to val/, then to the training images unjittered."""
-
     if split == "train":
         return build_dataset(data, "train")
     for name in ("test", "val"):

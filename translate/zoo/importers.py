@@ -119,7 +119,7 @@ def reference_to_ours(state_dict: Mapping[str, torch.Tensor], generator: nn.Modu
             raise CheckpointError(f"checkpoint does not fit: missing {_describe(ours[k:])}{hint}")
         if k >= len(ours):
             raise CheckpointError(f"checkpoint does not fit: unexpected {_describe(theirs[k:])}{hint}")
-        (our_prefix, our_tensors), (their_prefix, their_tensors) = ours[k], theirs[k]
+        (our_prefix, our_tensors), (_, their_tensors) = ours[k], theirs[k]
         our_leaves = [leaf for leaf in our_tensors if leaf != "num_batches_tracked"]
         their_leaves = [leaf for leaf in their_tensors if leaf != "num_batches_tracked"]
         if our_leaves != their_leaves or any(our_tensors[x].shape != their_tensors[x].shape for x in our_leaves):
@@ -161,7 +161,6 @@ def _write_run(
     config: Mapping[str, Any] | None,
 ) -> None:
     """Write a complete run config (checked as any run's is) and the generator's weights as "G"."""
-
     written: dict[str, Any] = {
         "model": model,
         "trainer": {"name": model},
@@ -275,7 +274,6 @@ def import_translate(
     The generator is taken from the tensors saved under `network` (G, G_A, ...) or, when none are, from the
     whole file; it must fit `generator` built with `generator_kwargs`.
     """
-
     run = _check_out(out, overwrite)
     state = read_state_dict(file)
     state = unprefixed(state, network) or state
