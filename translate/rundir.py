@@ -6,6 +6,8 @@ Layout::
     RUN/checkpoints/latest.safetensors      weights of every network, named `<net>.<param>` (G., D., G_A., ...)
     RUN/checkpoints/latest.json             everything else (step, epoch, RNG, ...), written by the loop
     RUN/checkpoints/step_NNNNNNN.*          kept every Nth checkpoint
+    RUN/log.jsonl, RUN/loss.png             one JSON record per logged step or evaluation; its plot
+    RUN/samples/                            sample grids of held-out images
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ from typing import Any
 
 import torch
 
-from translate.errors import CheckpointError
+from translate.errors import CheckpointError, ConfigError
 from translate.files import load_weights, prefixed, save_weights, unprefixed, write_text
 
 CONFIG_FILE = "config.toml"
 CHECKPOINTS = "checkpoints"
+LOG_FILE, LOSS_PLOT, SAMPLES = "log.jsonl", "loss.png", "samples"
 
 
 def dumps_toml(config: dict[str, Any]) -> str:
@@ -91,3 +94,25 @@ def load_network_state(run: str | os.PathLike[str], name: str, tag: str = "lates
 def network_names(run: str | os.PathLike[str], tag: str = "latest") -> list[str]:
     """Names of the networks saved in checkpoint `tag`."""
     return sorted({k.split(".", 1)[0] for k in load_weights(weights_path(run, tag))})
+
+
+def holds_run(path: str | os.PathLike[str]) -> bool:
+    """Whether a folder already holds a training run (a committed checkpoint or a log) that must not be mixed."""
+    path = Path(path)
+    return (path / CHECKPOINTS / "latest.json").is_file() or (path / LOG_FILE).exists()
+
+
+def new_run_dir(out: str | None, base: str) -> Path:
+    """The folder for a new run: `out` unless it holds a run already, else runs/<base>, or runs/<base>-N if
+    that is taken."""
+    if out:
+        path = Path(out)
+        if holds_run(path):
+            raise ConfigError(f"{path} already holds a run; continue it with --resume {path}, or pass another --out")
+        return path
+    path = Path("runs") / base
+    n = 1
+    while path.exists() and any(path.iterdir()):
+        n += 1
+        path = Path("runs") / f"{base}-{n}"
+    return path

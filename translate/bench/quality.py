@@ -25,7 +25,7 @@ from translate.errors import ConfigError
 from translate.evaluation.evaluate import evaluate_run
 from translate.evaluation.report import fmt
 from translate.inference.translator import load
-from translate.rundir import read_config
+from translate.rundir import LOG_FILE, read_config
 from translate.trainers.loop import train
 from translate.trainers.samples import read_log, sample_grid
 
@@ -51,7 +51,7 @@ def quality_config(config: dict[str, Any], run: Path, options: Any) -> dict[str,
 
 def heldout_curve(run: Path) -> list[dict[str, float]]:
     """The run's held-out L1 records as {step, seconds, heldout_l1}; seconds from the untrained model's record."""
-    evals = [r for r in read_log(run / "log.jsonl") if r.get("kind") == "eval" and "time" in r]
+    evals = [r for r in read_log(run / LOG_FILE) if r.get("kind") == "eval" and "time" in r]
     if not evals:
         return []
     start = evals[0]["time"]

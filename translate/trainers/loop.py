@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import torch
-from torch.utils.data import DataLoader, Dataset, Subset, default_collate
+from torch.utils.data import DataLoader, Dataset
 
 from translate import device as devices
 from translate.config import DEFAULTS
@@ -33,7 +33,7 @@ from translate.errors import CheckpointError, ConfigError, DataError, TrainingEr
 from translate.evaluation.metrics import heldout_l1
 from translate.files import write_text
 from translate.registry import TRAINERS
-from translate.rundir import write_config
+from translate.rundir import LOG_FILE, LOSS_PLOT, SAMPLES, new_run_dir, write_config
 from translate.trainers import checkpoint, distributed
 from translate.trainers.base import Trainer
 from translate.trainers.progress import (
@@ -44,12 +44,11 @@ from translate.trainers.progress import (
     stop_on_signals,
 )
 from translate.trainers.rng import isolated, seed_everything, set_rng_state
-from translate.trainers.samples import plot_losses, read_log, sample_grid, save_image
+from translate.trainers.samples import fixed_batch, plot_losses, read_log, sample_grid, save_image
 from translate.trainers.schedule import Schedule, set_lr
 
 log = logging.getLogger("translate")
 
-LOG_FILE, LOSS_PLOT, SAMPLES = "log.jsonl", "loss.png", "samples"
 PLOT_EVERY = 30.0  # seconds between redraws of loss.png
 Callback = Callable[[int, dict[str, float], Trainer], None]
 
@@ -82,7 +81,9 @@ class Run:
         train_cfg = config["train"]
         self.quiet = bool(train_cfg["quiet"]) or not world.main
         # chosen now (a used --out fails before any work), created once everything is built
-        self.dir = Path(resume) if resume else distributed.broadcast(self._new_run_dir() if world.main else None, world)
+        base = "-".join(p for p in (config.get("model"), config.get("style")) if p) or "run"
+        fresh = new_run_dir(train_cfg["out"], base) if world.main and not resume else None
+        self.dir = Path(resume) if resume else distributed.broadcast(fresh, world)
         self.resuming = resume is not None and checkpoint.exists(self.dir)
         if resume is not None and not self.resuming:
             log.warning("%s holds no checkpoint yet; training starts from scratch there", self.dir)
@@ -352,23 +353,6 @@ class Run:
         where = data["root"] or f"scenes world '{data['task']}'"
         return f"data {where}: {len(self.train_set)} train, {len(self.test_set)} held-out, {data['crop_size']} px"  # type: ignore[arg-type]
 
-    def _new_run_dir(self) -> Path:
-        out = self.config["train"]["out"]
-        if out:
-            path = Path(out)
-            if checkpoint.exists(path) or (path / LOG_FILE).exists():
-                raise ConfigError(
-                    f"{path} already holds a run; continue it with --resume {path}, or pass another --out"
-                )
-        else:
-            base = "-".join(p for p in (self.config.get("model"), self.config.get("style")) if p) or "run"
-            path = Path("runs") / base
-            n = 1
-            while path.exists() and any(path.iterdir()):
-                n += 1
-                path = Path("runs") / f"{base}-{n}"
-        return path
-
     def _write_config(self) -> None:
 
         (self.dir / SAMPLES).mkdir(parents=True, exist_ok=True)
@@ -409,11 +393,3 @@ def build_trainer(config: dict[str, Any], device: torch.device) -> Trainer:
     if not name:
         raise ConfigError(f"no trainer: set trainer.name to one of {', '.join(TRAINERS.names())} (or use --model)")
     return TRAINERS.create(name, config=config, device=device, **table)
-
-
-def fixed_batch(dataset: Dataset, n: int) -> dict[str, Any]:
-    """The first `n` held-out items as one batch: the inputs every sample grid shows."""
-    n = max(1, min(n, len(dataset)))  # type: ignore[arg-type]
-    return default_collate([Subset(dataset, range(n))[i] for i in range(n)])
-
-

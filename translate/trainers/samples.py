@@ -8,6 +8,7 @@ from typing import Any
 
 import torch
 from PIL import Image, ImageDraw
+from torch.utils.data import Dataset, Subset, default_collate
 
 from translate.data.transforms import to_image
 from translate.files import atomic_path
@@ -98,3 +99,9 @@ def plot_losses(records: list[dict[str, Any]], path: str | Path, title: str = ""
                         wspace=0.3, hspace=0.45)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=90)
+
+
+def fixed_batch(dataset: Dataset, n: int) -> dict[str, Any]:
+    """The first `n` held-out items as one batch: the inputs every sample grid shows."""
+    n = max(1, min(n, len(dataset)))  # type: ignore[arg-type]
+    return default_collate([Subset(dataset, range(n))[i] for i in range(n)])
