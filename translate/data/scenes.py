@@ -39,7 +39,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from translate.data.scenes_draw import CLASSES, draw_sketch, layout, paint_photo, paint_shinkai
+from translate.data.scenes_layout import CLASSES, layout
+from translate.data.scenes_paint import draw_sketch, paint_photo, paint_shinkai
 from translate.errors import DataError
 
 __all__ = [
