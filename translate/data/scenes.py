@@ -38,6 +38,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
+from tqdm import tqdm
 
 from translate.data.scenes_layout import CLASSES, layout
 from translate.data.scenes_paint import draw_sketch, paint_photo, paint_shinkai
@@ -183,7 +184,6 @@ def write_task(task: str, n: int, size: int, seed: int, out: str | Path, n_test:
     counts: dict[str, int] = {}
     bar = None
     if progress:
-        from tqdm import tqdm
         bar = tqdm(total=len(jobs), desc=f"scenes {task}", unit="scene")
     for folder, i, s, what in jobs:
         scene = render(s, size)
