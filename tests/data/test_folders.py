@@ -9,7 +9,7 @@ from translate.data.datasets import build_dataset
 from translate.data.folders import ImageFolder, PairedFolder, UnpairedFolder
 from translate.errors import DataError
 
-from tests.conftest import noise_image, write_ab, write_folders
+from tests.conftest import noise_image, write_folders
 
 SIZES = dict(load_size=20, crop_size=16)
 

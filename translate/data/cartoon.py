@@ -17,8 +17,12 @@ from typing import Any
 import numpy as np
 import torch
 from PIL import Image
+from tqdm import tqdm
 
+from translate.data.folders import list_images
+from translate.data.transforms import open_image
 from translate.errors import DataError
+from translate.files import atomic_path
 
 log = logging.getLogger("translate")
 
@@ -37,6 +41,7 @@ def edge_smooth(
     paper's 5x5 kernel); `blur_sigma` defaults to 1.1 at 256 px (the 5x5 kernel's sigma), scaled, at least 0.8.
     Canny thresholds are on the gradient of the grey image in [0, 1].
     """
+    # scipy.ndimage takes half a second to import, and this module loads with every registered trainer.
     from scipy import ndimage
     from skimage.feature import canny
 
@@ -70,10 +75,6 @@ def edge_smooth_folder(src: str | os.PathLike[str], out: str | os.PathLike[str],
 
     Each file is written atomically, so an interrupted run leaves only whole images (rerun to finish).
     """
-    from translate.data.folders import list_images
-    from translate.data.transforms import open_image
-    from translate.files import atomic_path
-
     src, out = Path(src), Path(out)
     files = list_images(src)
     if not files:
@@ -83,8 +84,6 @@ def edge_smooth_folder(src: str | os.PathLike[str], out: str | os.PathLike[str],
     formats = Image.registered_extensions()
     bar = None
     if progress:
-        from tqdm import tqdm
-
         bar = tqdm(total=len(files), desc="edge-smooth", unit="image")
     for path in files:
         target = out / path.relative_to(src)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
 from torch.utils.data import Dataset
 
+from translate.data import scenes
 from translate.data.folders import ImageFolder, PairedFolder, UnpairedFolder
-from translate.data.transforms import Jitter, to_mode, to_tensor
-from translate.errors import ConfigError, DataError
+from translate.data.options import ImageOptions, image_keywords, takes_image_options
+from translate.data.transforms import to_mode, to_tensor
+from translate.errors import ConfigError, DataError, unknown_message
 from translate.registry import DATASETS
-from translate.errors import unknown_message
 
 DATASETS.add("paired", PairedFolder, "paired images: AB side by side, or A/ and B/ folders by file name")
 DATASETS.add("unpaired", UnpairedFolder, "unpaired images: trainA/ trainB/ testA/ testB/, sampled independently")
@@ -22,37 +24,26 @@ class SceneDataset(Dataset):
     """The embedded procedural world as a data set: the same scene rendered as source and target.
 
     Paired tasks give each scene in both renderings. The unpaired task (photo2shinkai) draws its A and B
-    sides from disjoint scenes when training; its test split is paired, so it can be scored.
+    sides from disjoint scenes when training; its test split is paired, so it can be scored. Keywords beyond
+    `task`, `split`, `n` and `seed` are `ImageOptions`'.
     """
 
+    @takes_image_options
     def __init__(
-        self,
-        task: str = "photo2shinkai",
-        split: str = "train",
-        n: int = 1000,
-        seed: int = 0,
-        direction: str = "AtoB",
-        load_size: int = 286,
-        crop_size: int = 256,
-        flip: bool = True,
-        train: bool = True,
-        in_channels: int = 3,
-        out_channels: int = 3,
+        self, task: str = "photo2shinkai", split: str = "train", n: int = 1000, seed: int = 0, **options: Any
     ) -> None:
-        from translate.data import scenes
-
+        self.options = ImageOptions(**options)
         if task not in scenes.TASKS:
             raise ConfigError(unknown_message("scenes task", task, list(scenes.TASKS)) + " (config key data.task)")
         self.task = scenes.TASKS[task]
         self.source, self.target = self.task.source, self.task.target
-        if direction == "BtoA":
+        if self.options.swap:
             self.source, self.target = self.target, self.source
         self.split, self.n, self.seed = split, n, seed
         self.unpaired = not self.task.paired and split == "train"
-        self.jitter = Jitter(load_size, crop_size, flip, train)
+        self.jitter = self.options.jitter
         # Render at the load size: jitter then crops as it would from a folder of images that size.
-        self.render_size = load_size if train else crop_size
-        self.in_channels, self.out_channels = in_channels, out_channels
+        self.render_size = self.options.load_size if self.options.train else self.options.crop_size
         # Keep rendered scenes while they fit in a modest budget; past it, rendering (~25 ms at 256 px) is
         # cheaper than the training step it feeds anyway.
         self._cache: dict[tuple[int, str], Any] = {}
@@ -62,8 +53,6 @@ class SceneDataset(Dataset):
         return self.n
 
     def _image(self, index: int, side: str, kind: str) -> Any:
-        from translate.data import scenes
-
         key = (index, side)
         scene = self._cache.get(key)
         if scene is None:
@@ -75,8 +64,6 @@ class SceneDataset(Dataset):
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         if self.unpaired:
-            import torch
-
             index_b = int(torch.randint(self.n, ()).item())
             image_a, image_b = self._image(index, "A", self.source), self._image(index_b, "B", self.target)
             params_a, params_b = self.jitter.sample(), self.jitter.sample()
@@ -85,8 +72,8 @@ class SceneDataset(Dataset):
             image_a, image_b = self._image(index, "", self.source), self._image(index, "", self.target)
             params_a = params_b = self.jitter.sample()
         return {
-            "A": to_tensor(self.jitter(to_mode(image_a, self.in_channels), params_a)),
-            "B": to_tensor(self.jitter(to_mode(image_b, self.out_channels), params_b)),
+            "A": to_tensor(self.jitter(to_mode(image_a, self.options.in_channels), params_a)),
+            "B": to_tensor(self.jitter(to_mode(image_b, self.options.out_channels), params_b)),
             "A_path": f"scenes:{self.split}/{index:05d}/{self.source}",
             "B_path": f"scenes:{self.split}/{index_b:05d}/{self.target}",
         }
@@ -97,27 +84,17 @@ def build_dataset(data: dict[str, Any], split: str = "train", train: bool | None
 
     `train` (jitter and flip on) defaults to `split == "train"`.
     """
-    train = split == "train" if train is None else train
-    common = dict(
-        split=split,
-        direction=data["direction"],
-        load_size=data["load_size"],
-        crop_size=data["crop_size"],
-        flip=data["flip"],
-        train=train,
-        in_channels=data["in_channels"],
-        out_channels=data["out_channels"],
-    )
+    options = image_keywords(data, split == "train" if train is None else train)
     if data["root"]:
         # An unpaired set's test split may be paired (photo | true rendering): prefer that for scoring.
         if data["layout"] == "unpaired" and split != "train":
             try:
-                return PairedFolder(data["root"], on_error=data["on_error"], **common)
+                return PairedFolder(data["root"], split, on_error=data["on_error"], **options)
             except DataError:
                 pass
         folder = UnpairedFolder if data["layout"] == "unpaired" else PairedFolder
-        return folder(data["root"], on_error=data["on_error"], **common)
+        return folder(data["root"], split, on_error=data["on_error"], **options)
     if not data["task"]:
         raise ConfigError("no data: set data.root (or --data DIR) to a folder, or data.task to a scenes-world task")
     n = data["n_train"] if split == "train" else data["n_test"]
-    return SceneDataset(task=data["task"], n=n, seed=data["seed"], **common)
+    return SceneDataset(data["task"], split, n=n, seed=data["seed"], **options)

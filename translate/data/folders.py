@@ -17,6 +17,7 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
+from translate.data.options import ImageOptions, takes_image_options
 from translate.data.transforms import Jitter, is_image_file, open_image, split_ab, to_mode, to_tensor
 from translate.errors import DataError
 
@@ -110,26 +111,15 @@ def _apply(jitter: Jitter, params: tuple[int, int, bool], image: Any) -> torch.T
 class PairedFolder(SafeImageDataset):
     """Paired images (AB side by side, or A/ and B/ by name) for pix2pix-style training.
 
-    Items are {"A": tensor, "B": tensor, "A_path": str, "B_path": str}, tensors in [-1, 1];
-    `direction="BtoA"` swaps the two sides.
+    Items are {"A": tensor, "B": tensor, "A_path": str, "B_path": str}, tensors in [-1, 1]. Keywords beyond
+    `on_error` are `ImageOptions`' (`direction="BtoA"` swaps the two sides).
     """
 
-    def __init__(
-        self,
-        root: str,
-        split: str = "train",
-        direction: str = "AtoB",
-        load_size: int = 286,
-        crop_size: int = 256,
-        flip: bool = True,
-        train: bool = True,
-        in_channels: int = 3,
-        out_channels: int = 3,
-        on_error: str = "skip",
-    ) -> None:
+    @takes_image_options
+    def __init__(self, root: str, split: str = "train", *, on_error: str = "skip", **options: Any) -> None:
         super().__init__(on_error)
-        if direction not in ("AtoB", "BtoA"):
-            raise DataError(f"direction '{direction}' is not AtoB or BtoA")
+        self.options = ImageOptions(**options)
+        self.jitter = self.options.jitter
         self.layout = find_paired_layout(root, split)
         if self.layout.kind == "folders":
             assert self.layout.a_dir is not None and self.layout.b_dir is not None
@@ -145,10 +135,6 @@ class PairedFolder(SafeImageDataset):
                 raise DataError(f"no images in {self.layout.a_dir} and {self.layout.b_dir}")
         else:
             self.pairs = [(p, p) for p in self.layout.ab]
-        self.swap = direction == "BtoA"
-        self.jitter = Jitter(load_size, crop_size, flip, train)
-        # Channels of the source and target as they come out, after the direction is applied.
-        self.in_channels, self.out_channels = in_channels, out_channels
 
     def __len__(self) -> int:
         return len(self.pairs)
@@ -162,12 +148,12 @@ class PairedFolder(SafeImageDataset):
             image_a, image_b = split_ab(whole)
         else:
             image_a, image_b = open_image(path_a, 3), open_image(path_b, 3)
-        if self.swap:
+        if self.options.swap:
             image_a, image_b, path_a, path_b = image_b, image_a, path_b, path_a
         params = self.jitter.sample()
         return {
-            "A": _apply(self.jitter, params, to_mode(image_a, self.in_channels)),
-            "B": _apply(self.jitter, params, to_mode(image_b, self.out_channels)),
+            "A": _apply(self.jitter, params, to_mode(image_a, self.options.in_channels)),
+            "B": _apply(self.jitter, params, to_mode(image_b, self.options.out_channels)),
             "A_path": str(path_a),
             "B_path": str(path_b),
         }
@@ -188,43 +174,32 @@ class UnpairedFolder(SafeImageDataset):
     """Unpaired images from `<split>A/` and `<split>B/` for CycleGAN-style training.
 
     Item i is A[i % len(A)] with a B drawn at random when training (in order when not), as the reference.
+    Keywords beyond `on_error` are `ImageOptions`'.
     """
 
-    def __init__(
-        self,
-        root: str,
-        split: str = "train",
-        direction: str = "AtoB",
-        load_size: int = 286,
-        crop_size: int = 256,
-        flip: bool = True,
-        train: bool = True,
-        in_channels: int = 3,
-        out_channels: int = 3,
-        on_error: str = "skip",
-    ) -> None:
+    @takes_image_options
+    def __init__(self, root: str, split: str = "train", *, on_error: str = "skip", **options: Any) -> None:
         super().__init__(on_error)
+        self.options = ImageOptions(**options)
+        self.jitter = self.options.jitter
         a_dir, b_dir = find_unpaired_dirs(root, split)
-        if direction == "BtoA":
+        if self.options.swap:
             a_dir, b_dir = b_dir, a_dir
         self.a_files, self.b_files = list_images(a_dir), list_images(b_dir)
         for folder, files in ((a_dir, self.a_files), (b_dir, self.b_files)):
             if not files:
                 raise DataError(f"{folder} holds no images; add some or point --data at another folder")
-        self.jitter = Jitter(load_size, crop_size, flip, train)
-        self.train = train
-        self.in_channels, self.out_channels = in_channels, out_channels
 
     def __len__(self) -> int:
         return max(len(self.a_files), len(self.b_files))
 
     def load(self, index: int) -> dict[str, Any]:
         path_a = self.a_files[index % len(self.a_files)]
-        if self.train:
+        if self.options.train:
             path_b = self.b_files[int(torch.randint(len(self.b_files), ()).item())]
         else:
             path_b = self.b_files[index % len(self.b_files)]
-        image_a, image_b = open_image(path_a, self.in_channels), open_image(path_b, self.out_channels)
+        image_a, image_b = open_image(path_a, self.options.in_channels), open_image(path_b, self.options.out_channels)
         return {
             "A": _apply(self.jitter, self.jitter.sample(), image_a),
             "B": _apply(self.jitter, self.jitter.sample(), image_b),

@@ -38,8 +38,10 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
+from tqdm import tqdm
 
-from translate.data.scenes_draw import CLASSES, draw_sketch, layout, paint_photo, paint_shinkai
+from translate.data.scenes_layout import CLASSES, layout
+from translate.data.scenes_paint import draw_sketch, paint_photo, paint_shinkai
 from translate.errors import DataError
 
 __all__ = [
@@ -182,7 +184,6 @@ def write_task(task: str, n: int, size: int, seed: int, out: str | Path, n_test:
     counts: dict[str, int] = {}
     bar = None
     if progress:
-        from tqdm import tqdm
         bar = tqdm(total=len(jobs), desc=f"scenes {task}", unit="scene")
     for folder, i, s, what in jobs:
         scene = render(s, size)
