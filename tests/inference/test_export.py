@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
+from torch import nn
 
 from translate.inference import export as exporter
 from translate.cli import main
@@ -18,6 +19,7 @@ from translate.errors import TranslateError
 from translate.inference.export import Exportable, export, export_generator
 from translate.config import build_generator
 from translate.inference.translator import load
+from translate.models.base import Generator
 from translate.rundir import save_networks, write_config
 
 GENERATORS = {
@@ -67,6 +69,28 @@ def test_the_exporters_padding_is_the_generators_own(name: str) -> None:
     with torch.no_grad():
         for x in inputs(3):
             torch.testing.assert_close(wrapped(x), generator(x), atol=1e-6, rtol=0)
+
+
+class Strided(Generator):
+    """Only the contract: a stride-8 conv and its transpose, so sides must be multiples of 8 (and at least 16)."""
+
+    size_multiple, min_size = 8, 16
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down, self.up = nn.Conv2d(3, 4, 8, stride=8), nn.ConvTranspose2d(4, 3, 8, stride=8)
+
+    def forward_aligned(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(self.up(self.down(x)))
+
+
+def test_any_generator_exports_through_its_contract(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    generator = Strided().eval()
+    assert export_generator(generator, tmp_path / "strided.pt", "torchscript", 3) < 1e-4
+    with torch.no_grad():
+        for x in inputs(3):
+            torch.testing.assert_close(run_torchscript(tmp_path / "strided.pt", x), generator(x), atol=1e-5, rtol=0)
 
 
 @pytest.mark.parametrize("name", sorted(GENERATORS))

@@ -22,6 +22,7 @@ from translate.inference.batch import collect_inputs, predict_files
 from translate.zoo.pull import resolve_run
 from translate.rundir import save_networks, write_config
 from translate.inference.tiling import axis_weights, round_tile, run_tiled, tile_starts
+from translate.models.base import Generator
 
 UNET = {"name": "unet", "width": 4, "depth": 6, "norm": "batch", "dropout": True}
 RESNET = {"name": "resnet", "width": 4, "n_blocks": 1, "norm": "instance"}
@@ -167,7 +168,7 @@ def test_bgr_networks_get_rgb_in_and_out(tmp_path: Path) -> None:
 # ------------------------------------------------------------------------------------------------ tiles
 
 
-class Pointwise(nn.Module):
+class Pointwise(Generator):
     """A 1x1-conv generator: a constant in gives a constant out; size_multiple 4 to exercise the rounding."""
 
     size_multiple = 4
@@ -176,25 +177,35 @@ class Pointwise(nn.Module):
         super().__init__()
         self.conv = nn.Conv2d(3, 3, 1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward_aligned(self, x: torch.Tensor) -> torch.Tensor:
         return torch.tanh(self.conv(x))
 
 
-def small_field(padding_mode: str = "zeros") -> nn.Module:
+class SmallField(Generator):
     """Two 3x3 convs: a receptive field of 5 px, so a tile's margin hides its padding completely."""
-    torch.manual_seed(0)
-    return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, padding_mode=padding_mode), nn.ReLU(),
-                         nn.Conv2d(8, 3, 3, padding=1, padding_mode=padding_mode), nn.Tanh())
+
+    def __init__(self, padding_mode: str = "zeros") -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, padding_mode=padding_mode), nn.ReLU(),
+                                 nn.Conv2d(8, 3, 3, padding=1, padding_mode=padding_mode), nn.Tanh())
+
+    def forward_aligned(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
 
 
-def bare(generator: nn.Module) -> Translator:
+def bare(generator: Generator) -> Translator:
     return Translator(generator, {"data": {}}, in_channels=3, out_channels=3)
 
 
 def test_tile_layout_covers_the_image_and_weights_cross_fade() -> None:
     assert tile_starts(100, 32, 8) == [0, 24, 48, 68]
     assert tile_starts(32, 32, 8) == [0] and tile_starts(20, 32, 8) == [0]
-    assert round_tile(30, 4) == 32 and round_tile(30, 16, 64) == 64
+    deep = Pointwise()
+    deep.size_multiple, deep.min_size = 16, 64
+    assert round_tile(30, Pointwise()) == 32 and round_tile(30, deep) == 64 and round_tile(80, deep) == 80
+    with pytest.raises(TranslateError, match="--tile 0"):
+        round_tile(0, deep)
     rise, fall = axis_weights(32, True, False, 16), axis_weights(32, False, True, 16)
     assert rise[:4].eq(0).all() and rise[12:].eq(1).all()
     torch.testing.assert_close(fall[16:] + rise[:16], torch.ones(16))  # neighbours 16 px apart sum to one
@@ -209,14 +220,14 @@ def test_a_constant_stays_constant_across_tile_borders(size: tuple[int, int]) ->
     out = pointwise.tile_tensor(x, tile=30, overlap=8, batch_size=3)
     assert out.shape == (1, 3, *size)
     torch.testing.assert_close(out, pointwise.translate_tensor(x), atol=1e-6, rtol=0)
-    reflecting = bare(small_field(padding_mode="reflect"))  # spatial, and a constant in gives a constant out
+    reflecting = bare(SmallField(padding_mode="reflect"))  # spatial, and a constant in gives a constant out
     out = reflecting.tile_tensor(x, tile=24, overlap=8)
     assert (out - out[0, :, :1, :1]).abs().max() < 1e-6
     assert reflecting.translate_tensor(torch.rand(1, 3, 32, 32) * 2 - 1).std() > 0.01  # yet not constant anyway
 
 
 def test_tiled_equals_untiled_for_a_small_receptive_field() -> None:
-    translator = bare(small_field())
+    translator = bare(SmallField())
     x = torch.rand(1, 3, 77, 101) * 2 - 1
     whole = translator.translate_tensor(x)
     tiled = translator.tile_tensor(x, tile=32, overlap=16, batch_size=4)

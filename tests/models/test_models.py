@@ -12,8 +12,10 @@ from torch import nn
 import translate
 from translate.errors import TranslateError
 from translate.models import PatchDiscriminator, UNetGenerator, set_dropout
+from translate.models.base import Generator
 from translate.models.layers import reflect_pad
 from translate.bench.measure import count_macs, count_parameters, part_table
+from translate.registry import GENERATORS as REGISTERED
 
 SIZES = [(32, 32), (64, 64), (256, 256), (45, 30)]
 GENERATORS = ["unet", "resnet", "timm_unet"]
@@ -39,6 +41,23 @@ def test_generator_output_matches_input_size(name: str, channels: int) -> None:
             out = net(torch.randn(1, channels, height, width))
         assert out.shape == (1, channels, height, width)
         assert out.abs().max() <= 1.0  # tanh
+
+
+# tiny settings per registered generator; one registered later without an entry is tried with its defaults
+TINY = {"unet": {"width": 4, "depth": 4}, "resnet": {"width": 4, "n_blocks": 1},
+        "cartoon": {"width": 4, "n_blocks": 1}, "timm_unet": {"width": 4}}
+
+
+@pytest.mark.parametrize("name", REGISTERED.names())
+def test_every_registered_generator_keeps_the_contract(name: str) -> None:
+    net = translate.create("generator", name, in_channels=3, out_channels=3, **TINY.get(name, {})).eval()
+    assert isinstance(net, Generator)
+    with torch.no_grad():
+        assert net(torch.rand(2, 3, 37, 45) * 2 - 1).shape == (2, 3, 37, 45)
+        height, width = net.fitting_size(37), net.fitting_size(45)
+        assert height % net.size_multiple == width % net.size_multiple == 0 and min(height, width) >= net.min_size
+        x = torch.rand(2, 3, height, width) * 2 - 1
+        torch.testing.assert_close(net.forward_aligned(x), net(x), atol=0, rtol=0)
 
 
 @pytest.mark.parametrize("name", GENERATORS)

@@ -1,11 +1,12 @@
 """ONNX and TorchScript export of a run's generator, any batch, height and width, checked against PyTorch.
 
 The exported model takes (N, in_channels, H, W) in [-1, 1] (RGB order, whatever the network's own) and
-returns (N, out_channels, H, W) in [-1, 1]. A generator's own padding (`run_padded`) loops in Python over
-sizes and would be traced as constants, so the exporter pads instead: it computes reflection indices from
-the input's shape with tensor arithmetic (one gather per axis, periodic reflection, which equals the
-generator's repeated reflection) and runs the generator's `_forward_aligned` on the result. After writing,
-the file is run (onnxruntime, or torch.jit.load) on an odd-sized image and deleted if it disagrees.
+returns (N, out_channels, H, W) in [-1, 1]. A generator's own padding (`Generator.forward`) loops in Python
+over sizes and would be traced as constants, so the exporter pads instead, from the contract alone: it
+computes reflection indices from the input's shape with tensor arithmetic (one gather per axis, periodic
+reflection, which equals the generator's repeated reflection) up to `size_multiple` and `min_size`, and runs
+the generator's `forward_aligned` on the result. After writing, the file is run (onnxruntime, or
+torch.jit.load) on an odd-sized image and deleted if it disagrees.
 """
 
 from __future__ import annotations
@@ -14,12 +15,15 @@ import contextlib
 import os
 import warnings
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import torch
 from torch import nn
 
 from translate.errors import TranslateError
+
+if TYPE_CHECKING:
+    from translate.models.base import Generator
 
 FORMATS = ("onnx", "torchscript")
 TOLERANCE = 1e-4  # max abs difference (outputs in [-1, 1]) accepted between the export and PyTorch
@@ -34,31 +38,38 @@ def _reflect_index(size: torch.Tensor, before: torch.Tensor, total: torch.Tensor
     return torch.minimum(j, period - j)
 
 
+def _side(x: torch.Tensor, dim: int) -> torch.Tensor:
+    """One side of `x` as a 0-dim tensor, so that a trace keeps it an input of the graph, not a number in it."""
+    size = x.shape[dim]
+    # Under tracing (TorchScript, and ONNX's TorchScript-based export) `x.shape` already yields tensors that
+    # the tracer records; eagerly it yields ints, which become tensors here so that both run the same code.
+    return size if isinstance(size, torch.Tensor) else torch.tensor(size)
+
+
 class Exportable(nn.Module):
     """A generator with trace-friendly padding: pad to its size multiple by gathering, run, crop by gathering."""
 
-    def __init__(self, generator: nn.Module, bgr: bool = False) -> None:
+    def __init__(self, generator: Generator, bgr: bool = False) -> None:
         super().__init__()
         self.generator = generator
-        self.multiple = int(getattr(generator, "size_multiple", 1))
-        self.minimum = int(getattr(generator, "min_size", 1))
-        self.aligned = getattr(generator, "_forward_aligned", None)
         self.bgr = bgr
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Translate (N, C, H, W) of any H x W, as `generator(x)` does, in a form that traces at any size."""
         if self.bgr:
             x = x.flip(1)
-        if self.aligned is None or (self.multiple == 1 and self.minimum == 1):
-            y = self.generator(x)
+        multiple, minimum = self.generator.size_multiple, self.generator.min_size
+        if multiple == 1 and minimum == 1:
+            y = self.generator.forward_aligned(x)
         else:
-            shape = torch._shape_as_tensor(x)  # traced as a value, not baked in as numbers
-            height, width = shape[2], shape[3]
-            padded_h = (torch.clamp(height, min=self.minimum) + self.multiple - 1) // self.multiple * self.multiple
-            padded_w = (torch.clamp(width, min=self.minimum) + self.multiple - 1) // self.multiple * self.multiple
+            height, width = _side(x, 2), _side(x, 3)
+            # `Generator.fitting_size` in tensor arithmetic: Python's max() would freeze the sizes into the trace
+            padded_h = (torch.clamp(height, min=minimum) + multiple - 1) // multiple * multiple
+            padded_w = (torch.clamp(width, min=minimum) + multiple - 1) // multiple * multiple
             top, left = (padded_h - height) // 2, (padded_w - width) // 2
             x = x.index_select(2, _reflect_index(height, top, padded_h))
             x = x.index_select(3, _reflect_index(width, left, padded_w))
-            y = self.aligned(x)
+            y = self.generator.forward_aligned(x)
             y = y.index_select(2, torch.arange(height) + top).index_select(3, torch.arange(width) + left)
         return y.flip(1) if self.bgr else y
 
@@ -114,7 +125,7 @@ def _run_onnx(path: Path, x: torch.Tensor) -> torch.Tensor:
 
 
 def export_generator(
-    generator: nn.Module,
+    generator: Generator,
     path: str | os.PathLike[str],
     image_format: str,
     in_channels: int,

@@ -11,19 +11,21 @@ untiled output. Memory holds the image, the output, one weight map and one batch
 from __future__ import annotations
 
 import math
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import torch
 
 from translate.errors import TranslateError
 
+if TYPE_CHECKING:
+    from translate.models.base import Generator
 
-def round_tile(tile: int, multiple: int = 1, minimum: int = 1) -> int:
-    """`tile` rounded up to a multiple of the generator's `size_multiple` (and at least its `min_size`)."""
+
+def round_tile(tile: int, generator: Generator) -> int:
+    """`tile` rounded up to a size `generator` takes unpadded (its `fitting_size`); a tile below 1 px is refused."""
     if tile < 1:
         raise TranslateError(f"--tile {tile}: use a positive tile size in pixels, e.g. --tile 512")
-    size = max(tile, minimum, 1)
-    return -(-size // multiple) * multiple
+    return generator.fitting_size(tile)
 
 
 def tile_starts(size: int, tile: int, overlap: int) -> list[int]:

@@ -12,18 +12,20 @@ import contextlib
 import logging
 import os
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import torch
 from PIL import Image
-from torch import nn
 
 from translate.data.transforms import to_image, to_mode, to_tensor
 from translate.device import choose_device, choose_precision
 from translate.errors import CheckpointError, ConfigError
 from translate.config import build_generator
 from translate.zoo.pull import resolve_run
+
+if TYPE_CHECKING:
+    from translate.models.base import Generator
 
 log = logging.getLogger("translate")
 
@@ -115,7 +117,7 @@ class Translator:
 
     def __init__(
         self,
-        generator: nn.Module,
+        generator: Generator,
         config: dict[str, Any],
         in_channels: int,
         out_channels: int,
@@ -133,8 +135,6 @@ class Translator:
         self.config, self.in_channels, self.out_channels = config, in_channels, out_channels
         self.precision, self.run, self.network = precision, run, network
         self.bgr = config.get("data", {}).get("channel_order", "RGB") == "BGR"
-        self.size_multiple = int(getattr(generator, "size_multiple", 1))
-        self.min_size = int(getattr(generator, "min_size", 1))
 
     def __repr__(self) -> str:
         return (f"Translator({self.run or 'generator'}:{self.network}, {self.in_channels}->{self.out_channels} "
@@ -166,7 +166,7 @@ class Translator:
         from translate.inference.tiling import round_tile, run_tiled
 
         self._check(image)
-        size = round_tile(tile, self.size_multiple, self.min_size)
+        size = round_tile(tile, self.generator)
         with torch.inference_mode():
             out = run_tiled(self._forward, image.float().cpu(), size, overlap, batch_size, self.device)
         return out.to(image.device).clone()

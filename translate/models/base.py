@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from translate.models.layers import run_padded
+from translate.models.layers import fitting_size, run_padded
 
 
 class Generator(nn.Module):
@@ -35,5 +35,4 @@ class Generator(nn.Module):
 
     def fitting_size(self, size: int) -> int:
         """The smallest side length `forward_aligned` takes that is at least `size` (what `forward` pads to)."""
-        size = max(size, self.min_size)
-        return -(-size // self.size_multiple) * self.size_multiple
+        return fitting_size(size, self.size_multiple, self.min_size)

@@ -12,9 +12,9 @@ import math
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from translate.errors import ConfigError
+from translate.models.base import Generator
 from translate.registry import GENERATORS
 
 # ITU-R BT.601 luma, the weights PIL's convert("L") uses.
@@ -48,11 +48,11 @@ def _check(in_channels: int, out_channels: int, name: str) -> None:
             raise ConfigError(f"{name}: {key} must be at least 1, got {value}")
 
 
-class LineBaseline(nn.Module):
-    """What both baselines share: no parameters, grey in, paper (white, +1) and ink (black, -1) out."""
+class LineBaseline(Generator):
+    """What both baselines share: no parameters, grey in, paper (white, +1) and ink (black, -1) out.
 
-    size_multiple = 1  # any size as it comes, no padding
-    min_size = 1
+    They take any size as it comes (the contract's `size_multiple` and `min_size` of 1), so `forward` never pads.
+    """
 
     def __init__(self, in_channels: int = 3, out_channels: int = 1) -> None:
         super().__init__()
@@ -62,7 +62,7 @@ class LineBaseline(nn.Module):
         """The sketch as N x 1 x H x W lightness in [0, 1] (0 ink, 1 paper)."""
         raise NotImplementedError
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward_aligned(self, x: torch.Tensor) -> torch.Tensor:
         """Draw a batch (N, C, H, W) in [-1, 1] as line art, N x out_channels x H x W in [-1, 1]."""
         n, _, h, w = x.shape
         if x.device.type == "meta":  # shape-only passes (parameter and MAC tables)

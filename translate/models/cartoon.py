@@ -16,7 +16,8 @@ import torch
 from torch import nn
 
 from translate.errors import CheckpointError, ConfigError
-from translate.models.layers import init_weights, run_padded, upsample_layer
+from translate.models.base import Generator
+from translate.models.layers import init_weights, upsample_layer
 from translate.registry import GENERATORS
 
 
@@ -45,7 +46,7 @@ class CartoonResidualBlock(nn.Module):
 
 
 @GENERATORS.register("cartoon", "CartoonGAN generator (the paper's: conv pairs per scale, 8 blocks, affine norm)")
-class CartoonGenerator(nn.Module):
+class CartoonGenerator(Generator):
     """CartoonGAN's generator: 7x7 stem, two down blocks (3x3 stride-2 conv, 3x3 conv, norm, ReLU), `n_blocks`
     residual blocks, two up blocks (3x3 stride-2 transposed conv, 3x3 conv, norm, ReLU), 7x7 head and tanh.
 
@@ -53,6 +54,9 @@ class CartoonGenerator(nn.Module):
     published weights need "transpose"). Layers are registered in the order of the authors' `Transformer`, one Sequential per stage (stem, down,
     blocks, up, head). Runs on any image size (padded to a multiple of 4, cropped back).
     """
+
+    size_multiple = 4  # two stride-2 convs
+    min_size = 8  # the residual blocks' 1-pixel reflection needs 2x2 at 1/4 scale
 
     def __init__(
         self,
@@ -68,8 +72,6 @@ class CartoonGenerator(nn.Module):
         super().__init__()
         if n_blocks < 0:
             raise ConfigError(f"cartoon n_blocks must be 0 or more, not {n_blocks}")
-        self.size_multiple = 4
-        self.min_size = 8  # the residual blocks' 1-pixel reflection needs 2x2 at 1/4 scale
         self.stem = nn.Sequential(
             nn.ReflectionPad2d(3),
             nn.Conv2d(in_channels, width, 7),
@@ -102,11 +104,8 @@ class CartoonGenerator(nn.Module):
         self.head = nn.Sequential(nn.ReflectionPad2d(3), nn.Conv2d(width, out_channels, 7), nn.Tanh())
         init_weights(self, init, init_gain)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Translate a batch (N, C, H, W) of any H x W; values in [-1, 1], channels in the weights' order."""
-        return run_padded(self._forward_aligned, x, self.size_multiple, self.min_size)
-
-    def _forward_aligned(self, x: torch.Tensor) -> torch.Tensor:
+    def forward_aligned(self, x: torch.Tensor) -> torch.Tensor:
+        """Translate a batch whose sides are multiples of 4, at least 8; channels in the weights' order."""
         return self.head(self.up(self.blocks(self.down(self.stem(x)))))
 
 

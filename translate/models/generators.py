@@ -1,8 +1,8 @@
 """Generators: the pix2pix U-Net and the CycleGAN ResNet, faithful to the reference, usable at any image size.
 
-Both are fully convolutional; each pads its input to the multiple it needs (`size_multiple`, reflection) and
-crops the output back, so a model trained at 256 runs on 512 or on 451x300. The timm-backbone U-Net lives in
-`timm_unet.py`.
+Both are fully convolutional `Generator`s: each states the multiple it needs (`size_multiple`) and the
+contract's `forward` pads to it (reflection) and crops back, so a model trained at 256 runs on 512 or on
+451x300. The timm-backbone U-Net lives in `timm_unet.py`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ import torch
 from torch import nn
 
 from translate.errors import ConfigError
-from translate.models.layers import init_weights, norm_layer, run_padded, upsample_layer, uses_bias
+from translate.models.base import Generator
+from translate.models.layers import init_weights, norm_layer, upsample_layer, uses_bias
 from translate.registry import GENERATORS
 
 
@@ -27,7 +28,7 @@ def unet_depth(depth: int | None, image_size: int) -> int:
 
 
 @GENERATORS.register("unet", "pix2pix U-Net (unet_256: depth 8; skips=False: the encoder-decoder ablation)")
-class UNetGenerator(nn.Module):
+class UNetGenerator(Generator):
     """The pix2pix U-Net: `depth` stride-2 levels down to a 1x1 bottleneck (at 2**depth pixels) and back.
 
     Encoder level i: Conv(4, s2) -> norm -> LeakyReLU(0.2) with width * min(2**i, 8) channels (the first level
@@ -88,11 +89,8 @@ class UNetGenerator(nn.Module):
             self.decoder.append(nn.Sequential(*layers))
         init_weights(self, init, init_gain)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Translate a batch (N, C, H, W) of any H x W; values in [-1, 1]."""
-        return run_padded(self._forward_aligned, x, self.size_multiple)
-
-    def _forward_aligned(self, x: torch.Tensor) -> torch.Tensor:
+    def forward_aligned(self, x: torch.Tensor) -> torch.Tensor:
+        """Translate a batch whose sides are multiples of 2**depth."""
         features = []
         for level in self.encoder:
             x = level(x)
@@ -127,11 +125,14 @@ class ResidualBlock(nn.Module):
 
 
 @GENERATORS.register("resnet", "CycleGAN ResNet generator (n_blocks 9 for 256 px, 6 for 128, CartoonGAN 8)")
-class ResNetGenerator(nn.Module):
+class ResNetGenerator(Generator):
     """The CycleGAN generator: 7x7 stem, two stride-2 convs, `n_blocks` residual blocks, two transposed convs
     (output_padding 1) and a 7x7 head with tanh; the reference's ResnetGenerator parameter for parameter.
 
     `upsample="resize"` swaps each transposed conv for nearest resize + 3x3 conv (same parameter count)."""
+
+    size_multiple = 4  # two stride-2 convs
+    min_size = 8  # the residual blocks' 1-pixel reflection needs at least 2x2 at 1/4 scale
 
     def __init__(
         self,
@@ -149,9 +150,6 @@ class ResNetGenerator(nn.Module):
         if n_blocks < 0:
             raise ConfigError(f"resnet n_blocks must be 0 or more, not {n_blocks}")
         bias = uses_bias(norm)
-        # the residual blocks' 1-pixel reflection needs at least 2x2 at 1/4 scale
-        self.size_multiple = 4
-        self.min_size = 8
         self.stem = nn.Sequential(
             nn.ReflectionPad2d(3),
             nn.Conv2d(in_channels, width, 7, bias=bias),
@@ -184,9 +182,6 @@ class ResNetGenerator(nn.Module):
         self.head = nn.Sequential(nn.ReflectionPad2d(3), nn.Conv2d(width, out_channels, 7), nn.Tanh())
         init_weights(self, init, init_gain)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Translate a batch (N, C, H, W) of any H x W; values in [-1, 1]."""
-        return run_padded(self._forward_aligned, x, self.size_multiple, self.min_size)
-
-    def _forward_aligned(self, x: torch.Tensor) -> torch.Tensor:
+    def forward_aligned(self, x: torch.Tensor) -> torch.Tensor:
+        """Translate a batch whose sides are multiples of 4, at least 8."""
         return self.head(self.up(self.blocks(self.down(self.stem(x)))))

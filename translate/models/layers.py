@@ -87,11 +87,14 @@ def _split(total: int) -> tuple[int, int]:
     return total // 2, total - total // 2
 
 
+def fitting_size(size: int, multiple: int, minimum: int = 1) -> int:
+    """The smallest side length that is at least `size` and `minimum` and a multiple of `multiple`."""
+    return -(-max(size, minimum) // multiple) * multiple
+
+
 def padding_for(size: int, multiple: int, minimum: int = 1) -> tuple[int, int]:
     """Pixels to add before and after a side of `size` to reach a multiple of `multiple`, at least `minimum`."""
-    target = max(size, minimum)
-    target = -(-target // multiple) * multiple
-    return _split(target - size)
+    return _split(fitting_size(size, multiple, minimum) - size)
 
 
 def _pad_axis(x: torch.Tensor, before: int, after: int, axis: int) -> torch.Tensor:

@@ -14,7 +14,8 @@ import torch
 from torch import nn
 
 from translate.errors import ConfigError, TranslateError
-from translate.models.layers import init_weights, norm_layer, run_padded, uses_bias
+from translate.models.base import Generator
+from translate.models.layers import init_weights, norm_layer, uses_bias
 from translate.registry import GENERATORS
 
 
@@ -92,7 +93,7 @@ def up_block(channels_in: int, channels_out: int, norm: str, dropout: bool) -> n
 
 
 @GENERATORS.register("timm_unet", "U-Net decoder on a timm backbone (default mobilenetv2_100)")
-class TimmUNetGenerator(nn.Module):
+class TimmUNetGenerator(Generator):
     """A U-Net whose encoder is any timm backbone and whose decoder is pix2pix's (up, norm, ReLU, concatenate).
 
     At each of the backbone's strides the decoder upsamples by 2 with width * min(stride/2, 8) channels and
@@ -155,11 +156,8 @@ class TimmUNetGenerator(nn.Module):
         init_weights(self.decoder, init, init_gain)
         init_weights(self.head, init, init_gain)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Translate a batch (N, C, H, W) of any H x W; values in [-1, 1]."""
-        return run_padded(self._forward_aligned, x, self.size_multiple, self.min_size)
-
-    def _forward_aligned(self, x: torch.Tensor) -> torch.Tensor:
+    def forward_aligned(self, x: torch.Tensor) -> torch.Tensor:
+        """Translate a batch whose sides are multiples of the backbone's deepest stride, at least twice it."""
         features = self.backbone(x)
         h = features.pop()
         for step, has_skip in zip(self.decoder, self.skip_at):

@@ -197,8 +197,3 @@ class Trainer:
         if self._scaler is not None and state.get("scaler"):
             self._scaler.load_state_dict(state["scaler"])
         self.load_extra_state(state.get("extra", {}))
-
-
-def as_rgb(images: torch.Tensor) -> torch.Tensor:
-    """Grey (N, 1, H, W) images repeated to three channels; RGB returned as is (for grids and VGG)."""
-    return images.expand(-1, 3, -1, -1) if images.shape[1] == 1 else images
