@@ -5,6 +5,7 @@ median wall time is printed and appended, with the commit and the CPU, to benchm
 
     python -m benchmarks.startup                 # 7 runs of each command
     python -m benchmarks.startup --runs 3 --no-record
+    python -m benchmarks.startup --vs ../old     # the same commands from another checkout, in turn with this one
 """
 
 from __future__ import annotations
@@ -24,22 +25,25 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "startup.md"
 
 
-def timed(command: list[str], env: dict[str, str], runs: int) -> list[float]:
-    """Wall seconds of `runs` runs of `command` after one warm-up; a failed run stops with its output."""
-    times = []
+def timed(command: list[str], envs: list[dict[str, str]], runs: int) -> list[list[float]]:
+    """Wall seconds of `runs` runs of `command` under each environment, taken in turn (A B A B ...) after one
+    warm-up each, so that a machine whose speed drifts slows both alike; a failed run stops with its output."""
+    times: list[list[float]] = [[] for _ in envs]
     for i in range(runs + 1):
-        start = time.perf_counter()
-        done = subprocess.run(command, env=env, capture_output=True, text=True)
-        elapsed = time.perf_counter() - start
-        if done.returncode != 0:
-            sys.exit(f"{' '.join(command)} failed:\n{done.stderr.strip()}")
-        if i:
-            times.append(elapsed)
+        for env, these in zip(envs, times):
+            start = time.perf_counter()
+            done = subprocess.run(command, env=env, capture_output=True, text=True)
+            elapsed = time.perf_counter() - start
+            if done.returncode != 0:
+                sys.exit(f"{' '.join(command)} failed:\n{done.stderr.strip()}")
+            if i:
+                these.append(elapsed)
     return times
 
 
-def commit() -> str:
-    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+def commit(tree: Path) -> str:
+    """The short commit of a checkout, or "unknown"."""
+    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=tree, capture_output=True, text=True)
     return done.stdout.strip() or "unknown"
 
 
@@ -57,13 +61,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--no-record", action="store_true", help="Print only; do not append to results/startup.md.")
+    parser.add_argument("--vs", metavar="DIR", help="Also time another checkout of translate, in turn with this one.")
     args = parser.parse_args()
     from PIL import Image
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
         Image.new("RGB", (256, 256), (90, 140, 200)).save(tmp_path / "photo.png")
-        env = {**os.environ, "TRANSLATE_HOME": str(tmp_path / "home"), "OMP_NUM_THREADS": "1"}
+        base = {**os.environ, "TRANSLATE_HOME": str(tmp_path / "home"), "OMP_NUM_THREADS": "1"}
+        trees = {"this checkout": ROOT, **({f"--vs {args.vs}": Path(args.vs).resolve()} if args.vs else {})}
+        envs = [{**base, "PYTHONPATH": str(tree)} for tree in trees.values()]
         translate = [sys.executable, "-m", "translate"]
         commands = {
             "translate --help": [*translate, "--help"],
@@ -73,19 +80,19 @@ def main() -> None:
         }
         rows = []
         for label, command in commands.items():
-            times = timed(command, env, args.runs)
-            rows.append((label, statistics.median(times), min(times), max(times)))
-            print(f"{label:<45} median {rows[-1][1]:.3f} s  (min {rows[-1][2]:.3f}, max {rows[-1][3]:.3f}, "
-                  f"{args.runs} runs)")
+            for tree, times in zip(trees, timed(command, envs, args.runs)):
+                rows.append((label, tree, statistics.median(times), min(times), max(times)))
+                print(f"{label:<45} {tree:<20} median {rows[-1][2]:.3f} s  (min {rows[-1][3]:.3f}, "
+                      f"max {rows[-1][4]:.3f}, {args.runs} runs)")
     if args.no_record:
         return
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d")
     lines = [] if RESULTS.exists() else [
         "# Start-up of the translate command (whole process, wall seconds, median after a warm-up)", "",
         "`python -m benchmarks.startup`", "",
-        "| date | commit | CPU | command | median s | min s | max s |", "|---|---|---|---|---|---|---|"]
-    lines += [f"| {stamp} | {commit()} | {cpu_name()} | `{label}` | {med:.3f} | {lo:.3f} | {hi:.3f} |"
-              for label, med, lo, hi in rows]
+        "| date | commit | CPU | command | tree | median s | min s | max s |", "|---|---|---|---|---|---|---|---|"]
+    lines += [f"| {stamp} | {commit(trees[tree])} | {cpu_name()} | `{label}` | {tree} | {med:.3f} | {lo:.3f} | {hi:.3f} |"
+              for label, tree, med, lo, hi in rows]
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     with RESULTS.open("a", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")

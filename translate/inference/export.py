@@ -21,6 +21,8 @@ import torch
 from torch import nn
 
 from translate.errors import TranslateError
+from translate.files import atomic_path
+from translate.inference.translator import load
 
 if TYPE_CHECKING:
     from translate.models.base import Generator
@@ -101,7 +103,7 @@ def _run_torchscript(path: Path, x: torch.Tensor) -> torch.Tensor:
 
 def _onnx_modules() -> tuple[Any, Any]:
     try:
-        import onnx
+        import onnx  # an optional extra
         import onnxruntime
     except ImportError:
         raise TranslateError('ONNX export needs onnx and onnxruntime: pip install "translate[onnx]"') from None
@@ -136,8 +138,6 @@ def export_generator(
 
     Written atomically: a temporary file is renamed over `path` only once the check has passed.
     """
-    from translate.files import atomic_path
-
     if image_format not in FORMATS:
         raise TranslateError(f"export format '{image_format}': use {' or '.join(FORMATS)}")
     if image_format == "onnx":
@@ -175,7 +175,5 @@ def export(
     tolerance: float = TOLERANCE,
 ) -> float:
     """Export a run's generator (CycleGAN: G_A, or G_B for BtoA) to `out`; returns the checked max abs diff."""
-    from translate.inference.translator import load
-
     translator = load(run, direction=direction, device="cpu", precision="fp32")
     return export_generator(translator.generator, out, image_format, translator.in_channels, translator.bgr, tolerance)

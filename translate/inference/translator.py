@@ -18,10 +18,13 @@ import numpy as np
 import torch
 from PIL import Image
 
+from translate.config import build_generator, from_run
 from translate.data.transforms import to_image, to_mode, to_tensor
 from translate.device import choose_device, choose_precision
 from translate.errors import CheckpointError, ConfigError
-from translate.config import build_generator
+from translate.inference.tiling import round_tile, run_tiled
+from translate.models.layers import set_dropout
+from translate.rundir import load_network_state, network_names, read_config
 from translate.zoo.pull import resolve_run
 
 if TYPE_CHECKING:
@@ -68,9 +71,6 @@ def load(
 
     `keep_dropout` keeps pix2pix's dropout noise on at test time; norms are always in eval mode.
     """
-    from translate.config import from_run
-    from translate.rundir import load_network_state, network_names, read_config
-
     run_dir, file_tag = resolve_run(run)
     tag = tag or file_tag
     if direction not in ("AtoB", "BtoA"):
@@ -127,7 +127,6 @@ class Translator:
         run: Path | None = None,
         network: str = "G",
     ) -> None:
-        from translate.models.layers import set_dropout
 
         self.device = torch.device(device)
         self.generator = generator.to(self.device).eval()
@@ -163,8 +162,6 @@ class Translator:
 
     def tile_tensor(self, image: torch.Tensor, tile: int = 512, overlap: int = 32, batch_size: int = 4) -> torch.Tensor:
         """One image (1, C, H, W) in overlapping tiles of `tile` px (rounded to the generator's multiple)."""
-        from translate.inference.tiling import round_tile, run_tiled
-
         self._check(image)
         size = round_tile(tile, self.generator)
         with torch.inference_mode():
@@ -177,7 +174,6 @@ class Translator:
 
     def __call__(self, x: Input, tile: int | None = None, overlap: int = 32, batch_size: int = 4) -> Input:
         """Translate one image (or an NCHW batch) of any size; `tile` turns on tiling for large ones."""
-
         def run(batch: torch.Tensor) -> torch.Tensor:
             if tile is None:
                 return self.translate_tensor(batch)

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from translate.errors import ConfigError, TranslateError
+from translate.errors import ConfigError, TranslateError, did_you_mean
 from translate.models.base import Generator
 from translate.models.layers import init_weights, norm_layer, uses_bias
 from translate.registry import GENERATORS
@@ -25,7 +25,9 @@ def _is_power_of_two(n: int) -> bool:
 
 def cached_weights(backbone: str) -> str | None:
     """A local file holding `backbone`'s default pretrained weights, if timm already downloaded it here."""
-    from timm.models import get_pretrained_cfg
+    from timm.models import (
+        get_pretrained_cfg,  # timm is imported only where a timm backbone is used
+    )
 
     cfg = get_pretrained_cfg(backbone)
     if cfg is None:
@@ -53,11 +55,9 @@ def cached_weights(backbone: str) -> str | None:
 
 def create_backbone(backbone: str, in_channels: int, pretrained: bool, weights: str) -> nn.Module:
     """A timm backbone returning multi-scale features; pretrained weights only from a file on this machine."""
-    import timm
+    import timm  # about a second to import: only where a timm backbone is built
 
     if not timm.is_model(backbone):
-        from translate.errors import did_you_mean
-
         raise ConfigError(f"unknown timm backbone '{backbone}'{did_you_mean(backbone, timm.list_models())}")
     kwargs: dict[str, Any] = dict(features_only=True, in_chans=in_channels)
     if weights:
