@@ -2,9 +2,12 @@
 
 import json
 
+import numpy as np
 from click.testing import CliRunner
+from PIL import Image
 
 from translate.cli import main
+from translate.data import scenes
 
 
 def run(*args: str):
@@ -61,7 +64,17 @@ def test_data_preview_writes_a_png(tmp_path):
     out = tmp_path / "grid.png"
     result = run("data", "preview", "--seeds", "0,1", "--size", "32", "--out", str(out))
     assert result.exit_code == 0, result.output
-    assert out.stat().st_size > 0
+    grid = Image.open(out)
+    # two rows (seeds 0 and 1) of four 32 px renderings, 4 px gaps, under a 14 px header
+    assert grid.format == "PNG" and grid.mode == "RGB" and grid.size == (4 * 32 + 5 * 4, 14 + 2 * 36 + 4)
+    pixels = np.asarray(grid)
+    for row, seed in enumerate((0, 1)):
+        scene = scenes.render(seed, 32)
+        for column, kind in enumerate(scenes.KINDS):
+            left, top = 4 + column * 36, 14 + 4 + row * 36
+            cell = pixels[top:top + 32, left:left + 32]
+            assert np.array_equal(cell, np.asarray(scene.image(kind).convert("RGB"))), (seed, kind)
+    assert not np.array_equal(pixels[18:50, 40:72], pixels[54:86, 40:72])  # two different scenes
 
 
 def test_python_dash_m_is_the_same_command():

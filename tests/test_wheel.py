@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parent.parent
 SOURCES = ("setup.cfg", "pyproject.toml", "README.md", "translate", "configs", "registry")
 
@@ -20,6 +22,7 @@ def run(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Completed
     return result
 
 
+@pytest.mark.slow
 def test_wheel_in_a_fresh_venv_lists_the_catalogue(tmp_path: Path) -> None:
     # Build from a copy: the checkout's own build/ folder may hold stale files of another build.
     src = tmp_path / "src"

@@ -30,6 +30,7 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
+@pytest.mark.slow
 def test_speed_table_has_every_requested_row_with_positive_numbers(tmp_path):
     report = benchmark(tmp_path, tables=["speed"], models=["pix2pix", "cyclegan"], discriminators=["patch"],
                        sizes=[16, 32], assignments=TINY, **FAST_SPEED)
@@ -50,6 +51,7 @@ def test_speed_table_has_every_requested_row_with_positive_numbers(tmp_path):
     assert json.loads((tmp_path / "report.json").read_text())["speed"][2]["size"] == 32
 
 
+@pytest.mark.slow
 def test_quality_run_writes_report_grid_and_plot(tmp_path):
     report = benchmark(tmp_path, tables=["quality"], models=["pix2pix"], styles=["coloring"],
                        generators=["unet", "resnet"], steps=2, evals=2, limit=2, grid_images=2, quality_size=32,

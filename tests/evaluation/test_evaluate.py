@@ -117,6 +117,7 @@ def test_fid_and_kid_with_a_feature_extractor(monkeypatch: pytest.MonkeyPatch) -
     assert skipped["fid"]["note"] == "not computed: skipped"
 
 
+@pytest.mark.slow
 def test_reports_for_the_judged_styles(tiny_judges) -> None:
     labels = evaluate(lambda x: torch.zeros_like(x), "labels2photo", size=32, limit=4, name="grey")
     assert set(labels["fcn"]) >= {"generated", "real", "judge_size", "judge"}

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
+import shutil
+from pathlib import Path
 
 import pytest
 import torch
@@ -11,55 +14,80 @@ import torch
 from translate.evaluation import inception, judges
 from translate.errors import TranslateError
 from translate.evaluation.evaluate import evaluate
+from translate.files import load_weights
 
 from tests.conftest import TINY
-
 
 
 def noise(x: torch.Tensor) -> torch.Tensor:
     return torch.rand(x.shape[0], 3, *x.shape[-2:], generator=torch.Generator().manual_seed(0)) * 2 - 1
 
 
+def style_recipe(steps: int = 2) -> judges.Recipe:
+    return judges.Recipe(judges.STYLE, size=16, n_train=4, n_heldout=2, steps=steps, batch_size=4)
+
+
+def cache_files(home: Path) -> dict[str, int]:
+    """The judge cache under `home`: each file's name and modification time."""
+    return {p.name: p.stat().st_mtime_ns for p in (home / "judges").iterdir()}
+
+
+def images() -> torch.Tensor:
+    return torch.rand(3, 3, 16, 16, generator=torch.Generator().manual_seed(1)) * 2 - 1
+
+
+@pytest.mark.slow
 def test_a_judge_is_trained_once_then_read_from_the_cache(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TRANSLATE_HOME", str(tmp_path))
-    monkeypatch.setattr(judges, "_LOADED", {})
-    recipe = judges.Recipe(judges.STYLE, size=16, n_train=4, n_heldout=2, steps=2, batch_size=4)
-    before = judges.TRAINED[judges.STYLE]
+    home = tmp_path / "home"
+    monkeypatch.setenv("TRANSLATE_HOME", str(home))
+    recipe = style_recipe()
     first = judges.get_judge(judges.STYLE, recipe)
-    assert judges.TRAINED[judges.STYLE] == before + 1
-    weights = tmp_path / "judges" / f"style-{recipe.key()}.safetensors"
+    assert judges.judges_dir() == home / "judges"
+    weights = home / "judges" / f"style-{recipe.key()}.safetensors"
     card_file = weights.with_suffix(".json")
+    assert set(cache_files(home)) == {weights.name, card_file.name}  # no temporary files left
     card = json.loads(card_file.read_text())
     assert card["key"] == recipe.key() and card["recipe"]["steps"] == 2
     assert {"accuracy", "photo_acc", "shinkai_acc"} <= set(card["heldout"]) and card["train_seconds"] >= 0
-    assert not [p for p in weights.parent.iterdir() if p.name.startswith(".")]  # no temporary files left
-    stamp = weights.stat().st_mtime_ns
+    assert judges.get_judge(judges.STYLE, recipe) is first  # within a process, from memory
 
-    monkeypatch.setattr(judges, "_LOADED", {})  # a new process: only the disk cache remains
+    # Another process, or another machine, with this cache: nothing is trained or rewritten, the same judge comes back.
+    other = tmp_path / "other"
+    shutil.copytree(home / "judges", other / "judges")
+    monkeypatch.setenv("TRANSLATE_HOME", str(other))
+    stamps = cache_files(other)
     again = judges.get_judge(judges.STYLE, recipe)
-    assert judges.TRAINED[judges.STYLE] == before + 1 and weights.stat().st_mtime_ns == stamp
-    x = torch.rand(3, 3, 16, 16) * 2 - 1
-    assert torch.allclose(first(x), again(x))
-    assert judges.get_judge(judges.STYLE, recipe) is again  # and within a process, from memory
+    assert cache_files(other) == stamps
+    assert torch.equal(first(images()), again(images()))
 
-    changed = judges.Recipe(judges.STYLE, size=16, n_train=4, n_heldout=2, steps=3, batch_size=4)
-    assert changed.key() != recipe.key()
-    judges.get_judge(judges.STYLE, changed)
-    assert judges.TRAINED[judges.STYLE] == before + 2
-
-
-def test_a_damaged_cache_is_retrained(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TRANSLATE_HOME", str(tmp_path))
-    monkeypatch.setattr(judges, "_LOADED", {})
-    recipe = judges.Recipe(judges.STYLE, size=16, n_train=4, n_heldout=2, steps=1, batch_size=2)
-    judges.get_judge(judges.STYLE, recipe)
-    (tmp_path / "judges" / f"style-{recipe.key()}.safetensors").write_bytes(b"not weights")
-    monkeypatch.setattr(judges, "_LOADED", {})
-    before = judges.TRAINED[judges.STYLE]
-    judges.get_judge(judges.STYLE, recipe)
-    assert judges.TRAINED[judges.STYLE] == before + 1
+    # A changed recipe is a new judge: trained into its own file beside the first, which stays as it was.
+    monkeypatch.setenv("TRANSLATE_HOME", str(home))
+    stamps = cache_files(home)
+    changed = judges.get_judge(judges.STYLE, style_recipe(steps=3))
+    added = set(cache_files(home)) - set(stamps)
+    assert added == {f"style-{style_recipe(steps=3).key()}.safetensors", f"style-{style_recipe(steps=3).key()}.json"}
+    assert {name: cache_files(home)[name] for name in stamps} == stamps
+    assert changed.card["recipe"]["steps"] == 3 and not torch.equal(first(images()), changed(images()))
 
 
+@pytest.mark.slow
+def test_a_damaged_cache_is_retrained(tmp_path, monkeypatch: pytest.MonkeyPatch, caplog) -> None:
+    monkeypatch.setenv("TRANSLATE_HOME", str(tmp_path / "home"))
+    recipe = style_recipe(steps=1)
+    good = judges.get_judge(judges.STYLE, recipe)
+    other = tmp_path / "other"  # another process reading a cache whose weights file was damaged
+    shutil.copytree(tmp_path / "home" / "judges", other / "judges")
+    weights = other / "judges" / f"style-{recipe.key()}.safetensors"
+    weights.write_bytes(b"not weights")
+    monkeypatch.setenv("TRANSLATE_HOME", str(other))
+    with caplog.at_level(logging.WARNING, logger="translate"):
+        judge = judges.get_judge(judges.STYLE, recipe)
+    assert f"cached judge {weights.name} is unusable" in caplog.text
+    assert torch.equal(judge(images()), good(images()))  # trained again: the same recipe gives the same judge
+    assert set(load_weights(weights)) == set(good.net.state_dict())  # and the file is whole again
+
+
+@pytest.mark.slow
 def test_training_leaves_the_global_random_state_alone(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
     torch.manual_seed(123)
     expected = torch.rand(3)
@@ -68,6 +96,7 @@ def test_training_leaves_the_global_random_state_alone(tmp_path, monkeypatch: py
     assert torch.equal(torch.rand(3), expected)
 
 
+@pytest.mark.slow
 def test_fcn_score_ranks_true_photos_above_noise(tiny_judges) -> None:
     report = evaluate(noise, "labels2photo", size=32, limit=8, inception=False)
     fcn = report["fcn"]
@@ -78,11 +107,13 @@ def test_fcn_score_ranks_true_photos_above_noise(tiny_judges) -> None:
     assert fcn["real"]["class_iou"] > fcn["generated"]["class_iou"]
 
 
+@pytest.mark.slow
 def test_fcn_score_resizes_to_the_judge(tiny_judges) -> None:
     report = evaluate(noise, "labels2photo", size=48, limit=2, inception=False)
     assert report["image_size"] == [48, 48] and report["fcn"]["judge_size"] == 32
 
 
+@pytest.mark.slow
 def test_style_score_tells_shinkai_from_photos(tiny_judges) -> None:
     identity = evaluate(lambda x: x, "shinkai", size=32, limit=8, inception=False)  # the photo, unchanged
     style = identity["style_score"]
@@ -92,6 +123,7 @@ def test_style_score_tells_shinkai_from_photos(tiny_judges) -> None:
     assert {"accuracy", "photo_acc", "shinkai_acc"} <= set(style["judge"]["heldout"])
 
 
+@pytest.mark.slow
 def test_segmenter_output_shape_and_grey_input(tiny_judges) -> None:
     segmenter = judges.get_judge(judges.SEGMENTER)
     labels = segmenter(torch.rand(2, 1, 20, 28) * 2 - 1)

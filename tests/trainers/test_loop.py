@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 from pathlib import Path
@@ -65,6 +66,7 @@ def test_run_directory_holds_everything_a_person_looks_at(tmp_path):
     assert state["step"] == 6 and state["networks"] == ["G", "D"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model, style", [("pix2pix", "coloring"), ("cyclegan", "shinkai"), ("cartoongan", "shinkai")])
 def test_resume_reaches_the_same_weights_exactly(tmp_path, model, style):
     # pool of 2 so the pool's random swaps happen; interrupted mid-epoch (3 steps an epoch)
@@ -112,14 +114,30 @@ def test_a_nonfinite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path):
     assert all(torch.isfinite(v).all() for net in state["networks"].values() for v in net.values() if v.is_floating_point())
 
 
-def test_an_exploding_learning_rate_never_overwrites_good_weights(tmp_path):
-    config = tiny_config("pix2pix", "coloring", tmp_path / "run", 8, "optim.lr=1e30", checkpoint_every=1)
-    with pytest.raises(TrainingError, match="non-finite"):
-        train(config)
-    if checkpoint.exists(tmp_path / "run"):
-        state, _ = checkpoint.load(tmp_path / "run")
-        assert all(torch.isfinite(v).all() for net in state["networks"].values() for v in net.values()
-                   if v.is_floating_point())
+@pytest.mark.parametrize("lr", [1e30, 1e8], ids=["loss-goes-nan", "weights-go-nan"])
+def test_an_exploding_learning_rate_never_overwrites_good_weights(tmp_path, lr):
+    # three good steps, each checkpointed, then the rate explodes: 1e30 makes the next loss NaN at once,
+    # 1e8 first drives weights to non-finite values while the losses still look finite
+    config = tiny_config("pix2pix", "coloring", tmp_path / "run", 8, checkpoint_every=1)
+    seen: dict[int, dict[str, torch.Tensor]] = {}
+
+    def explode_after_three(step: int, losses: dict, trainer: object) -> None:
+        seen[step] = {f"{n}.{k}": v.clone() for n, net in trainer.networks.items() for k, v in net.state_dict().items()}
+        if step == 3:
+            for opt in trainer.optimizers.values():
+                for group in opt.param_groups:
+                    group["initial_lr"] = lr
+
+    with pytest.raises(TrainingError, match=r"non-finite .* at step \d+.*the last good checkpoint") as e:
+        train(config, callback=explode_after_three)
+    failed_at = int(re.search(r"at step (\d+)", str(e.value)).group(1))
+    state, record = checkpoint.load(tmp_path / "run")
+    assert 4 <= failed_at <= 8 and record["step"] == failed_at - 1  # every good step kept, the bad one not saved
+    saved = weights(tmp_path / "run")
+    assert saved.keys() == seen[record["step"]].keys()
+    assert all(torch.equal(saved[k], v) for k, v in seen[record["step"]].items())
+    assert all(torch.isfinite(v).all() for net in state["networks"].values() for v in net.values()
+               if v.is_floating_point())
 
 
 def test_a_used_run_directory_is_not_overwritten(tmp_path):
@@ -180,6 +198,7 @@ def _ddp_worker(rank: int, world: int, port: int, config: dict, out: str) -> Non
     save_weights(Path(out) / f"rank{rank}.safetensors", tensors)
 
 
+@pytest.mark.slow
 def test_two_processes_with_gloo_end_identical(tmp_path):
     import torch.multiprocessing as mp
 
