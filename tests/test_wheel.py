@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import site
 import subprocess
 import sys
 from pathlib import Path
@@ -39,10 +40,16 @@ def test_wheel_in_a_fresh_venv_lists_the_catalogue(tmp_path: Path) -> None:
          "-w", str(tmp_path / "dist"), str(src)], tmp_path, env)
     wheel = next((tmp_path / "dist").glob("translate-*.whl"))
 
-    # --without-pip: the system's pip (a system site package) installs into the venv all the same
+    # The new venv sees the packages the tests run with (torch, pip, ...) through a .pth file naming this
+    # interpreter's site folders: --system-site-packages would reach only the base interpreter's, which lack
+    # them when the suite itself runs in a virtual environment. Paths named in a .pth are not scanned for
+    # further .pth files, so an editable install of translate there stays out of sight.
     venv = tmp_path / "venv"
-    run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)], tmp_path, env)
+    run([sys.executable, "-m", "venv", "--without-pip", str(venv)], tmp_path, env)
     python = str(venv / "bin" / "python")
+    own = run([python, "-c", "import site; print(site.getsitepackages()[0])"], tmp_path, env).stdout.strip()
+    parents = [*site.getsitepackages(), *([site.getusersitepackages()] if site.ENABLE_USER_SITE else [])]
+    (Path(own) / "parent-site.pth").write_text("".join(f"{folder}\n" for folder in parents))
     run([python, "-m", "pip", "install", "--no-deps", "--no-index", "-q", str(wheel)], tmp_path, env)
 
     work = tmp_path / "elsewhere"  # not the checkout: nothing may come from the source tree
