@@ -129,3 +129,24 @@ def unprefixed(state: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.T
     """The tensors saved under `prefix.`, with the prefix taken off."""
     head = prefix + "."
     return {k[len(head):]: v for k, v in state.items() if k.startswith(head)}
+
+
+def load_tensor_file(path: str | os.PathLike[str]) -> Any:
+    """What a .pth/.pt file holds, read with torch's tensors-only unpickler: code in it is never run.
+
+    Anything unreadable (not a torch file, truncated, or holding objects other than tensors) is a
+    CheckpointError naming the file; torch's own advice to allow full unpickling is never passed on.
+    """
+    import warnings
+
+    import torch
+
+    try:
+        with warnings.catch_warnings():  # torch's notes on pickle protocols are noise to a user
+            warnings.simplefilter("ignore", UserWarning)
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - any failure to read a user's file is theirs to fix, in one line
+        # Keep torch's reason, never its advice to retry with weights_only=False (that would run the file's code).
+        text = str(e).split("WeightsUnpickler error:", 1)[-1]
+        reason = next((line.strip() for line in text.splitlines() if line.strip()), type(e).__name__)
+        raise CheckpointError(f"{path}: not a PyTorch checkpoint of plain tensors ({reason})") from None

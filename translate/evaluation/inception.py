@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import glob
 import os
-import pickle
 from pathlib import Path
 
 import torch
@@ -13,7 +12,7 @@ from torch import nn
 from torchvision.models import inception_v3
 
 from translate.errors import CheckpointError, TranslateError
-from translate.files import load_weights
+from translate.files import load_tensor_file, load_weights
 
 INCEPTION_ENV = "TRANSLATE_INCEPTION"
 
@@ -45,11 +44,10 @@ class InceptionFeatures(nn.Module):
             if str(weights).endswith(".safetensors"):
                 state = load_weights(weights)
             else:
-                state = torch.load(weights, map_location="cpu", weights_only=True)
+                state = load_tensor_file(weights)
             net = inception_v3(weights=None, aux_logits=True, init_weights=False, transform_input=False)
             net.load_state_dict(state)
-        except (OSError, RuntimeError, ValueError, AttributeError, TypeError, CheckpointError,
-                pickle.UnpicklingError) as e:
+        except (OSError, RuntimeError, ValueError, AttributeError, TypeError, CheckpointError) as e:
             first = (str(e).strip().splitlines() or [type(e).__name__])[0]
             raise TranslateError(f"{weights}: not torchvision inception_v3 weights ({first})") from None
         net.fc = nn.Identity()

@@ -14,8 +14,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from translate.errors import TranslateError
-from translate.files import load_weights
+from translate.errors import CheckpointError, TranslateError
+from translate.files import load_tensor_file, load_weights
 
 log = logging.getLogger("translate")
 
@@ -69,12 +69,11 @@ def resolve_weights(weights: str) -> tuple[str, Path | None]:
 
 def _read_state(path: Path) -> dict[str, torch.Tensor]:
     if path.suffix == ".safetensors":
-
         return load_weights(path)
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 - any unreadable file is the user's to fix
-        raise TranslateError(f"{path}: not a readable VGG19 state dict ({e})") from None
+        state = load_tensor_file(path)
+    except CheckpointError as e:
+        raise TranslateError(f"{e}; pass a VGG19 state dict") from None
     return state.get("state_dict", state) if isinstance(state, dict) else state
 
 

@@ -11,7 +11,6 @@ layer (`conv01_1`, `in01_1.scale`, ..., `deconv03_1`); those names are mapped on
 from __future__ import annotations
 
 import os
-import warnings
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -20,7 +19,7 @@ from torch import nn
 
 from translate.config import from_run, merge
 from translate.errors import CheckpointError, ConfigError
-from translate.files import load_weights, unprefixed
+from translate.files import load_tensor_file, load_weights, unprefixed
 from translate.models.cartoon import cartoongan_to_ours, infer_cartoongan_settings
 from translate.registry import GENERATORS
 from translate.rundir import CONFIG_FILE, save_networks, write_config
@@ -65,17 +64,11 @@ def read_state_dict(file: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
     if not path.is_file():
         raise CheckpointError(f"{file}: no such checkpoint file")
     if path.suffix == ".safetensors":
-
         return unwrap_state_dict(load_weights(path), str(file))
     try:
-        with warnings.catch_warnings():  # torch's notes on pickle protocols are noise to a user
-            warnings.simplefilter("ignore", UserWarning)
-            obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 - any failure to read user data is the user's problem to fix
-        raise CheckpointError(
-            f"{file}: not a PyTorch checkpoint of plain tensors ({_first_line(e)}); "
-            "pass a file such as latest_net_G.pth"
-        ) from None
+        obj = load_tensor_file(path)
+    except CheckpointError as e:
+        raise CheckpointError(f"{e}; pass a file such as latest_net_G.pth") from None
     return unwrap_state_dict(obj, str(file))
 
 
