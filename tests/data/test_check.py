@@ -28,7 +28,7 @@ def test_truncated_png_and_non_image_files_are_listed(ab_root):
     assert report.not_images == ["train/notes.txt"]
     result = CliRunner().invoke(main, ["data", "check", str(ab_root)])
     assert result.exit_code == 1
-    assert "cut.png: truncated" in result.output and "notes.txt" in result.output
+    assert "cut.png: unreadable or truncated" in result.output and "notes.txt" in result.output
     assert "NOT usable" in result.output
 
 

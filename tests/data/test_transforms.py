@@ -99,3 +99,24 @@ def test_split_ab_halves():
     a, b = split_ab(ab)
     assert np.asarray(a).max() == 0 and np.asarray(b).min() == 255
     assert torch.equal(to_tensor(a), -torch.ones(3, 4, 4))
+
+
+def test_a_decompression_bomb_is_named_before_a_pixel_is_decoded(tmp_path):
+    from tests.bombs import write_bomb
+
+    bomb = write_bomb(tmp_path / "bomb.png")
+    before = Image.MAX_IMAGE_PIXELS
+    with pytest.raises(DataError, match=r"bomb.png: 60000 x 60000 pixels is over the limit .*--max-pixels .*--tile"):
+        open_image(bomb)
+    assert Image.MAX_IMAGE_PIXELS == before  # PIL's global is left as it was
+
+
+def test_max_pixels_refuses_or_allows_an_image_on_purpose(tmp_path, monkeypatch):
+    path = _save(noise_image(3, (40, 30)), tmp_path / "photo.png")
+    with pytest.raises(DataError, match=r"photo.png: 40 x 30 pixels is over the limit of 1,000"):
+        open_image(path, max_pixels=1000)
+    # Allowed on purpose, it is read even where PIL's own process-wide limit would refuse it.
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)
+    assert open_image(path, max_pixels=1200).size == (40, 30)
+    assert open_image(path, max_pixels=None).size == (40, 30)
+    assert Image.MAX_IMAGE_PIXELS == 100

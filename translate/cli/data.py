@@ -56,11 +56,15 @@ def data_download(name: str | None, out: str, file: str | None, force: bool, lis
 @data.command("check")
 @click.argument("folder", type=click.Path())
 @click.option("--json", "as_json", is_flag=True)
-def data_check(folder: str, as_json: bool) -> None:
+@click.option("--max-pixels", type=click.IntRange(min=1),
+              help="Read images of up to this many pixels (default about 9460 x 9460; larger ones are reported "
+                   "unreadable, as the training loaders skip them).")
+def data_check(folder: str, as_json: bool, max_pixels: int | None) -> None:
     """Check a data folder: counts, unreadable files, unpaired names, sizes, modes. Exit 0 only if usable."""
     from translate.data.check import check_folder
+    from translate.data.transforms import MAX_PIXELS
 
-    report = check_folder(folder)
+    report = check_folder(folder, max_pixels or MAX_PIXELS)
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2))
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import click
@@ -25,6 +26,9 @@ from translate.cli.base import setup_logging
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
 @click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto", show_default=True,
               help="bf16 autocast, or fp32; auto: fp32 unless bf16 was measured faster on this kind of device.")
+@click.option("--max-pixels", type=click.IntRange(min=1),
+              help="Read images of up to this many pixels (width x height; default about 9460 x 9460, larger "
+                   "files are skipped as decompression bombs). For huge photos; use it with --tile.")
 @click.option("--overwrite", is_flag=True, help="Write into an output folder that is not empty.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar; warnings and errors only.")
 def predict(
@@ -41,6 +45,7 @@ def predict(
     keep_dropout: bool,
     device: str,
     precision: str,
+    max_pixels: int | None,
     overwrite: bool,
     quiet: bool,
 ) -> None:
@@ -49,6 +54,7 @@ def predict(
     INPUT: image files, folders (recursive; sub-folders are mirrored in DIR) or globs. Outputs keep each
     input's name and size. Unreadable files are skipped with a warning; exit status 1 only if none was written.
     """
+    from translate.data.transforms import MAX_PIXELS
     from translate.errors import DataError
     from translate.inference.batch import check_output_folder, parse_size, predict_files
     from translate.inference.translator import load
@@ -60,10 +66,15 @@ def predict(
     if batch_size < 1:
         raise DataError(f"--batch-size {batch_size}: use 1 or more")
     check_output_folder(Path(out), overwrite)
+    if max_pixels and tile is None:
+        logging.getLogger("translate").warning(
+            "--max-pixels without --tile: each image is translated whole, which for a huge one may run out of "
+            "memory; add --tile 512")
     translator = load(run, direction=direction, device=device, keep_dropout=keep_dropout, precision=precision)
     summary = predict_files(
         translator, list(inputs), out, image_format=image_format, size=parse_size(size), sbs=sbs, tile=tile,
         overlap=overlap, batch_size=batch_size, overwrite=overwrite, progress=not quiet,
+        max_pixels=max_pixels or MAX_PIXELS,
     )
     if not summary.written:
         raise DataError(f"nothing written to {out}: {summary.line().removeprefix('wrote 0 images, ')}")

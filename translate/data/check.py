@@ -8,10 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, UnidentifiedImageError
-
 from translate.data.folders import list_images, pair_by_stem
-from translate.data.transforms import is_image_file
+from translate.data.transforms import MAX_PIXELS, is_image_file, opened_image
+from translate.errors import DataError
 
 
 @dataclass
@@ -77,17 +76,18 @@ class CheckReport:
         return out
 
 
-def inspect_image(path: Path) -> tuple[str, tuple[int, int]] | str:
-    """(mode, size) of a readable image, or the reason it cannot be read (decoding it fully)."""
+def inspect_image(path: Path, max_pixels: int | None = MAX_PIXELS) -> tuple[str, tuple[int, int]] | str:
+    """(mode, size) of a readable image, or the reason it cannot be read (decoding it fully).
+
+    A file declaring more than `max_pixels` is a reason, found from its header alone: it is never decoded.
+    """
     try:
-        with Image.open(path) as image:
+        with opened_image(path, max_pixels) as image:
             mode, size = image.mode, image.size
             image.load()
         return mode, size
-    except UnidentifiedImageError:
-        return "not an image PIL can read"
-    except (OSError, SyntaxError, ValueError) as e:
-        return f"truncated or damaged ({e})"
+    except DataError as e:
+        return str(e).removeprefix(f"{path}: ")
 
 
 def detect_layout(root: Path) -> str:
@@ -102,8 +102,11 @@ def detect_layout(root: Path) -> str:
     return "images"
 
 
-def check_folder(root: str | os.PathLike[str]) -> CheckReport:
-    """Read every file under `root` and report whether it is a usable data set."""
+def check_folder(root: str | os.PathLike[str], max_pixels: int | None = MAX_PIXELS) -> CheckReport:
+    """Read every file under `root` and report whether it is a usable data set.
+
+    Files over `max_pixels` (width x height) are reported unreadable, as the loaders would skip them.
+    """
     root = Path(root)
     report = CheckReport(str(root))
     if not root.is_dir():
@@ -118,7 +121,7 @@ def check_folder(root: str | os.PathLike[str]) -> CheckReport:
             continue
         folder = str(rel.parent) if str(rel.parent) != "." else ""
         report.counts[folder] = report.counts.get(folder, 0) + 1
-        found = inspect_image(path)
+        found = inspect_image(path, max_pixels)
         if isinstance(found, str):
             report.unreadable.append((str(rel), found))
             continue

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
+import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import torch
@@ -45,23 +48,80 @@ def to_mode(image: Image.Image, channels: int = 3) -> Image.Image:
     return image if image.mode == target else image.convert(target)
 
 
-def open_image(path: str | os.PathLike[str], channels: int = 3) -> Image.Image:
-    """Read an image file fully, upright (EXIF rotation applied), as RGB or L.
+MAX_PIXELS = 1024 * 1024 * 1024 // 4 // 3
+"""The most pixels (width x height) an image file may declare before it is refused as a decompression bomb.
 
-    Raises DataError naming the file when it is missing, not an image, or truncated.
+About 9460 x 9460, PIL's own default; the one limit every reader here applies (`open_image`, `data check`,
+the training loaders, predict). Pass `max_pixels` (predict: --max-pixels) to allow a larger file on purpose."""
+
+_pil_check = threading.Lock()
+_pil_check_users = 0
+_pil_saved_limit: int | None = None
+
+
+@contextlib.contextmanager
+def _without_pil_bomb_check() -> Iterator[None]:
+    """PIL's process-wide bomb check off while a file is opened here, where `check_pixels` applies the caller's limit.
+
+    PIL reads one global (Image.MAX_IMAGE_PIXELS) and raises before its caller sees the size; it is set to None
+    only while some thread is inside this context and restored when the last one leaves.
+    """
+    global _pil_check_users, _pil_saved_limit
+    with _pil_check:
+        if _pil_check_users == 0:
+            _pil_saved_limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+        _pil_check_users += 1
+    try:
+        yield
+    finally:
+        with _pil_check:
+            _pil_check_users -= 1
+            if _pil_check_users == 0:
+                Image.MAX_IMAGE_PIXELS = _pil_saved_limit
+
+
+def check_pixels(path: str | os.PathLike[str], size: tuple[int, int], max_pixels: int | None = MAX_PIXELS) -> None:
+    """Raise DataError naming `path` when an image of `size` (width, height) is over `max_pixels` (None: no limit)."""
+    width, height = size
+    if max_pixels is not None and width * height > max_pixels:
+        raise DataError(
+            f"{path}: {width} x {height} pixels is over the limit of {max_pixels:,} (a decompression bomb?); "
+            f"if it is a real image, pass --max-pixels {width * height} to allow it, and --tile 512 to translate "
+            "it in tiles"
+        )
+
+
+@contextlib.contextmanager
+def opened_image(path: str | os.PathLike[str], max_pixels: int | None = MAX_PIXELS) -> Iterator[Image.Image]:
+    """The image file opened (header read, pixels not yet decoded) once its size is within `max_pixels`.
+
+    Raises DataError naming the file when it is missing, not an image, too large, or (on `load()` inside the
+    context) truncated or damaged.
     """
     path = Path(path)
     try:
-        with Image.open(path) as image:
-            image.load()
-            image = ImageOps.exif_transpose(image)
-            return to_mode(image, channels)
+        with _without_pil_bomb_check(), Image.open(path) as image:
+            check_pixels(path, image.size, max_pixels)
+            yield image
     except FileNotFoundError:
         raise DataError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise DataError(f"{path}: a folder, not an image file") from None
     except UnidentifiedImageError:
         raise DataError(f"{path}: not an image PIL can read; remove it or convert it to PNG/JPEG") from None
     except (OSError, SyntaxError, ValueError) as e:
         raise DataError(f"{path}: unreadable or truncated image ({e}); re-export or remove it") from None
+
+
+def open_image(path: str | os.PathLike[str], channels: int = 3, max_pixels: int | None = MAX_PIXELS) -> Image.Image:
+    """Read an image file fully, upright (EXIF rotation applied), as RGB or L.
+
+    Raises DataError naming the file when it is missing, not an image, truncated, or over `max_pixels`
+    (width x height; None for no limit), which is checked before a pixel is decoded.
+    """
+    with opened_image(path, max_pixels) as image:
+        image.load()
+        return to_mode(ImageOps.exif_transpose(image), channels)
 
 
 @dataclass(frozen=True)

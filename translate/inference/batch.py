@@ -18,7 +18,7 @@ import torch
 from PIL import Image
 
 from translate.data.folders import list_images
-from translate.data.transforms import is_image_file, open_image, to_image, to_tensor
+from translate.data.transforms import MAX_PIXELS, is_image_file, open_image, to_image, to_tensor
 from translate.errors import ConfigError, DataError
 from translate.files import atomic_path
 from translate.inference.translator import Translator
@@ -175,11 +175,13 @@ def predict_files(
     batch_size: int = 1,
     overwrite: bool = False,
     progress: bool = True,
+    max_pixels: int | None = MAX_PIXELS,
 ) -> Summary:
     """Translate image files, folders and globs into `out`, keeping names, sizes and sub-folders.
 
     `image_format` png, jpg or same (the input's extension). Images of equal size go `batch_size` at a time;
-    a tiled run batches tiles instead. Unreadable inputs are skipped, named in the log and the summary.
+    a tiled run batches tiles instead. Unreadable inputs are skipped, named in the log and the summary, and so
+    are files over `max_pixels` (width x height; None for no limit), unread: raise it with `tile` for huge photos.
     """
     if image_format not in ("png", "jpg", "same"):
         raise ConfigError(f"--format '{image_format}': use png, jpg or same")
@@ -220,7 +222,7 @@ def predict_files(
     with bar, _logging_through(bar):
         for job in jobs:
             try:
-                image = open_image(job.source, translator.in_channels)
+                image = open_image(job.source, translator.in_channels, max_pixels)
             except DataError as e:
                 summary.skipped.append((str(job.source), str(e).removeprefix(f"{job.source}: ")))
                 log.warning("skipping %s", e)
