@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 import click
 
@@ -24,14 +23,18 @@ def data() -> None:
 @click.option("--size", default=256, show_default=True)
 @click.option("--seed", default=0, show_default=True)
 @click.option("--out", required=True, type=click.Path())
-def data_make(source: str, task: str, n: int, n_test: int | None, size: int, seed: int, out: str) -> None:
+@click.option("--overwrite", is_flag=True,
+              help="Write into a folder that is not empty, replacing the numbered images of an earlier set there.")
+def data_make(source: str, task: str, n: int, n_test: int | None, size: int, seed: int, out: str,
+              overwrite: bool) -> None:
     """Write a data set from the embedded scenes world in the standard folder layout."""
     from translate.data import scenes
     from translate.errors import unknown_message
 
     if task not in scenes.TASKS:
         raise TranslateError(unknown_message("task", task, list(scenes.TASKS)))
-    counts = scenes.write_task(task, n=n, size=size, seed=seed, out=out, n_test=n_test, progress=True)
+    counts = scenes.write_task(task, n=n, size=size, seed=seed, out=out, n_test=n_test, progress=True,
+                               overwrite=overwrite)
     click.echo(f"wrote {sum(counts.values())} images to {out}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
 
 
@@ -89,8 +92,9 @@ def data_edge_smooth(folder: str, out: str, quiet: bool) -> None:
 @data.command("preview")
 @click.option("--seeds", default="0,1,2,3", show_default=True, help="Comma-separated scene seeds, one row each.")
 @click.option("--size", default=256, show_default=True)
-@click.option("--out", required=True, type=click.Path())
-def data_preview(seeds: str, size: int, out: str) -> None:
+@click.option("--out", required=True, type=click.Path(), help="The image file to write (preview.png).")
+@click.option("--overwrite", is_flag=True, help="Replace --out if it exists.")
+def data_preview(seeds: str, size: int, out: str, overwrite: bool) -> None:
     """Draw scenes of the embedded world in their four renderings (labels, photo, shinkai, sketch)."""
     from translate.data import scenes
 
@@ -98,6 +102,5 @@ def data_preview(seeds: str, size: int, out: str) -> None:
         seed_list = [int(s) for s in seeds.split(",") if s.strip()]
     except ValueError:
         raise TranslateError(f"--seeds '{seeds}': expected whole numbers separated by commas, e.g. 0,1,2") from None
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    scenes.preview(seed_list, size).save(out)
+    scenes.write_preview(out, seed_list, size, overwrite=overwrite)
     click.echo(f"wrote {out}")

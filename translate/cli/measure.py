@@ -22,6 +22,7 @@ from translate.errors import TranslateError
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
 @click.option("--inception", type=click.Path(), help="Inception-v3 weights for FID/KID (torchvision's inception_v3_google-*.pth).")
 @click.option("--out", "-o", type=click.Path(), help="Also write the report(s) to this JSON file.")
+@click.option("--overwrite", is_flag=True, help="Replace --out if it exists.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of the table.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar; warnings and errors only.")
 def eval_command(
@@ -35,6 +36,7 @@ def eval_command(
     device: str,
     inception: str | None,
     out: str | None,
+    overwrite: bool,
     as_json: bool,
     quiet: bool,
 ) -> None:
@@ -48,8 +50,11 @@ def eval_command(
     from translate.evaluation.report import format_table
     from translate.device import choose_device
     from translate.files import write_json
+    from translate.outputs import check_output_file
 
     setup_logging(quiet)
+    if out:
+        check_output_file(out, overwrite, example="report.json")  # before the scoring, which takes a while
     reports = [
         evaluate_run(run, style, data_root, split=split, limit=limit, size=size, batch_size=batch_size,
                      device=choose_device(device), inception=inception, progress=not quiet)

@@ -43,6 +43,8 @@ from tqdm import tqdm
 from translate.data.scenes_layout import CLASSES, layout
 from translate.data.scenes_paint import draw_sketch, paint_photo, paint_shinkai
 from translate.errors import DataError
+from translate.files import atomic_path
+from translate.outputs import check_output_file, check_output_folder
 
 __all__ = [
     "CLASSES",
@@ -56,6 +58,7 @@ __all__ = [
     "preview",
     "render",
     "scene_seed",
+    "write_preview",
     "write_task",
 ]
 
@@ -160,18 +163,38 @@ def _pair(scene: Scene, a: str, b: str) -> Image.Image:
     return out
 
 
+MIN_SIZE = 8  # the smallest side `render` draws
+
+
+def _check_size(size: int) -> None:
+    if not isinstance(size, int) or size < MIN_SIZE:
+        raise DataError(f"--size {size}: scenes are drawn at {MIN_SIZE} pixels or more, e.g. --size 256")
+
+
+def _remove_earlier_images(folder: Path) -> None:
+    """Delete the numbered PNG files (00000.png ...) an earlier `write_task` left in `folder`; nothing else."""
+    for path in folder.glob("[0-9][0-9][0-9][0-9][0-9].png"):
+        if path.is_file():
+            path.unlink()
+
+
 def write_task(task: str, n: int, size: int, seed: int, out: str | Path, n_test: int | None = None,
-               progress: bool = False) -> dict[str, int]:
+               progress: bool = False, overwrite: bool = False) -> dict[str, int]:
     """Write task `task` as PNG folders under `out` and return the number of images per folder.
 
     Paired tasks: train/ (n), val/ and test/ (n_test each, default max(1, n // 10)), each file the
     source | target side by side. photo2shinkai: trainA/ photos and trainB/ shinkai frames of disjoint
     scenes (n each), testA/ and testB/ of the same n_test test scenes, and test/ pairing each test photo
     with its true shinkai rendering, so unpaired models can be scored.
+
+    An `out` that holds files is refused (DataError) unless `overwrite`, which first deletes the numbered PNG
+    files of an earlier data set from the folders this one writes, so that old and new images never mix.
     """
     if task not in TASKS:
         raise DataError(f"unknown scenes task {task!r}; known: {', '.join(TASKS)}")
+    _check_size(size)
     spec, out = TASKS[task], Path(out)
+    check_output_folder(out, overwrite)
     n_test = max(1, n // 10) if n_test is None else n_test
     jobs: list[tuple[str, int, int, str]] = []  # (folder, index, render seed, what to save)
     if spec.paired:
@@ -181,6 +204,10 @@ def write_task(task: str, n: int, size: int, seed: int, out: str | Path, n_test:
         jobs += [("trainA", i, scene_seed(seed, "train", i, "A"), spec.source) for i in range(n)]
         jobs += [("trainB", i, scene_seed(seed, "train", i, "B"), spec.target) for i in range(n)]
         jobs += [("test*", i, scene_seed(seed, "test", i), "test") for i in range(n_test)]
+    if overwrite:
+        folders = ("train", "val", "test") if spec.paired else ("trainA", "trainB", "testA", "testB", "test")
+        for folder in folders:
+            _remove_earlier_images(out / folder)
     counts: dict[str, int] = {}
     bar = None
     if progress:
@@ -211,6 +238,9 @@ def preview(seeds: list[int], size: int, gap: int = 4, header: int = 14) -> Imag
 
     Its size is (4 * size + 5 * gap, header + len(seeds) * (size + gap) + gap).
     """
+    _check_size(size)
+    if not seeds:
+        raise DataError("--seeds: give at least one scene seed, e.g. 0,1,2")
     grid = Image.new("RGB", (4 * size + 5 * gap, header + len(seeds) * (size + gap) + gap), "white")
     draw = ImageDraw.Draw(grid)
     for c, kind in enumerate(KINDS):
@@ -220,3 +250,20 @@ def preview(seeds: list[int], size: int, gap: int = 4, header: int = 14) -> Imag
         for c, kind in enumerate(KINDS):
             grid.paste(_rgb(scene, kind), (gap + c * (size + gap), header + gap + r * (size + gap)))
     return grid
+
+
+def write_preview(out: str | Path, seeds: list[int], size: int, overwrite: bool = False) -> Path:
+    """Draw `preview(seeds, size)` into the image file `out` (PNG or JPEG by its extension), atomically.
+
+    A folder, an unknown extension or (unless `overwrite`) an existing file is refused before drawing.
+    """
+    check_output_file(out, overwrite, example="preview.png")
+    out = Path(out)
+    fmt = Image.registered_extensions().get(out.suffix.lower())
+    if fmt is None:
+        raise DataError(f"--out {out}: no image format for the extension '{out.suffix}'; end it in .png or .jpg")
+    grid = preview(seeds, size)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out) as tmp:
+        grid.save(tmp, format=fmt)
+    return out

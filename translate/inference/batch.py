@@ -22,9 +22,9 @@ from translate.data.transforms import MAX_PIXELS, is_image_file, open_image, to_
 from translate.errors import ConfigError, DataError
 from translate.files import atomic_path
 from translate.inference.translator import Translator
+from translate.outputs import check_output_folder
 
 log = logging.getLogger("translate")
-
 
 
 # ------------------------------------------------------------------------------- files and folders in
@@ -101,14 +101,6 @@ def collect_inputs(inputs: list[str], suffix: str | None) -> tuple[list[Job], li
         else:
             skipped.append((item, "no such file or folder"))
     return jobs, skipped
-
-
-def check_output_folder(out: Path, overwrite: bool) -> None:
-    """Refuse an output folder that holds files already, unless `overwrite`; before anything is written."""
-    if out.exists() and not out.is_dir():
-        raise DataError(f"--out {out} is a file; pass a folder for the translated images")
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise DataError(f"output folder {out} exists and is not empty; choose another --out or pass --overwrite")
 
 
 def parse_size(text: str | int | None) -> tuple[int, int] | None:
