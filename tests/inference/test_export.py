@@ -16,7 +16,7 @@ from translate.inference import export as exporter
 from translate.cli import main
 from translate.config import from_run
 from translate.errors import TranslateError
-from translate.inference.export import Exportable, export, export_generator
+from translate.inference.export import Exportable, export, export_generator, read_metadata
 from translate.config import build_generator
 from translate.inference.translator import load
 from translate.models.base import Generator
@@ -138,7 +138,7 @@ def test_an_export_that_disagrees_is_deleted_and_the_old_file_kept(tmp_path: Pat
     (tmp_path / "model.pt").write_bytes(b"the previous export")
     monkeypatch.setattr(exporter, "_run_torchscript", lambda path, x: torch.zeros(2, 3, 45, 37) + 0.5)
     with pytest.raises(TranslateError, match=r"differs from PyTorch by up to .* was not written"):
-        export_generator(generator, tmp_path / "model.pt", "torchscript", 3)
+        export_generator(generator, tmp_path / "model.pt", "torchscript", 3, overwrite=True)
     assert [p.name for p in tmp_path.iterdir()] == ["model.pt"]
     assert (tmp_path / "model.pt").read_bytes() == b"the previous export"
 
@@ -163,6 +163,55 @@ def test_cli_export(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["export", str(run), "--format", "torchscript", "--out", str(tmp_path / "m.pt")])
     assert result.exit_code == 0, result.output
     assert "matches PyTorch" in result.output and (tmp_path / "m.pt").is_file()
-    result = CliRunner().invoke(main, ["export", str(tmp_path / "nowhere"), "--out", str(tmp_path / "x.onnx")])
+    result = CliRunner().invoke(main, ["export", str(tmp_path / "nowhere"), "--out", str(tmp_path / "x.pt")])
     assert result.exit_code == 1 and "no run directory or catalogue model" in result.output
     assert np.isfinite(run_torchscript(tmp_path / "m.pt", inputs(3)[1]).numpy()).all()
+
+
+def test_the_default_is_torchscript_and_an_existing_file_is_kept_unless_overwrite(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "run", GENERATORS["resnet"])
+    result = CliRunner().invoke(main, ["export", str(run), "--out", str(tmp_path / "m.pt")])
+    assert result.exit_code == 0, result.output
+    assert "torchscript" in result.output and run_torchscript(tmp_path / "m.pt", inputs(3)[0]).shape[1] == 3
+    (tmp_path / "m.pt").write_bytes(b"mine")
+    result = CliRunner().invoke(main, ["export", str(run), "--out", str(tmp_path / "m.pt")])
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert len(result.output.strip().splitlines()) == 1 and "m.pt exists" in result.output
+    assert "--overwrite" in result.output and (tmp_path / "m.pt").read_bytes() == b"mine"
+    with pytest.raises(TranslateError, match="m.pt exists"):  # Python users get the same refusal
+        export(run, tmp_path / "m.pt")
+    assert (tmp_path / "m.pt").read_bytes() == b"mine"
+    result = CliRunner().invoke(main, ["export", str(run), "--out", str(tmp_path / "m.pt"), "--overwrite"])
+    assert result.exit_code == 0, result.output
+    assert run_torchscript(tmp_path / "m.pt", inputs(3)[0]).shape[1] == 3
+
+
+def expected_metadata(run: Path, **changes: str) -> dict[str, str]:
+    return {"value_range": "-1,1", "channel_order": "RGB", "network_channel_order": "RGB", "layout": "NCHW",
+            "in_channels": "3", "out_channels": "3", "size_multiple": "4", "min_size": "8",
+            "source": str(run), "network": "G", **changes}
+
+
+def test_torchscript_files_carry_their_conventions(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "run", GENERATORS["resnet"], cyclegan=True, out_channels=1, channel_order="BGR")
+    export(run, tmp_path / "b2a.pt", direction="BtoA")
+    assert read_metadata(tmp_path / "b2a.pt") == expected_metadata(
+        run, network_channel_order="BGR", in_channels="1", out_channels="3", network="G_B")
+    unet = make_run(tmp_path / "unet", GENERATORS["unet"])
+    export(unet, tmp_path / "unet.pt")
+    assert read_metadata(tmp_path / "unet.pt") == expected_metadata(unet, size_multiple="32", min_size="32")
+
+
+def test_onnx_files_carry_their_conventions(tmp_path: Path) -> None:
+    pytest.importorskip("onnxruntime", reason="ONNX export needs onnxruntime: pip install 'translate[onnx]'")
+    import onnx
+
+    run = make_run(tmp_path / "run", GENERATORS["resnet"], in_channels=1, channel_order="BGR")
+    export(run, tmp_path / "m.onnx", "onnx")
+    props = {p.key: p.value for p in onnx.load(str(tmp_path / "m.onnx")).metadata_props}
+    assert props == expected_metadata(run, network_channel_order="BGR", in_channels="1")
+    assert read_metadata(tmp_path / "m.onnx") == props
+    assert CliRunner().invoke(main, ["export", str(run), "--out", str(tmp_path / "by_name.onnx")]).exit_code == 0
+    assert read_metadata(tmp_path / "by_name.onnx") == props  # .onnx asks for ONNX without --format
+    with pytest.raises(TranslateError, match="m.onnx exists"):
+        export(run, tmp_path / "m.onnx", "onnx")

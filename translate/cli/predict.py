@@ -56,7 +56,8 @@ def predict(
     """
     from translate.data.transforms import MAX_PIXELS
     from translate.errors import DataError
-    from translate.inference.batch import check_output_folder, parse_size, predict_files
+    from translate.inference.batch import parse_size, predict_files
+    from translate.outputs import check_output_folder
     from translate.inference.translator import load
 
     setup_logging(quiet)
@@ -83,14 +84,22 @@ def predict(
 
 @click.command()
 @click.argument("run", metavar="RUN_OR_CHECKPOINT")
-@click.option("--format", "image_format", type=click.Choice(["onnx", "torchscript"]), default="onnx", show_default=True)
-@click.option("--out", "-o", required=True, type=click.Path(), help="The file to write (model.onnx, model.pt).")
+@click.option("--format", "image_format", type=click.Choice(["torchscript", "onnx"]),
+              help='Default: onnx for an --out ending in .onnx, else torchscript, which needs only torch; '
+                   'onnx needs pip install "translate[onnx]".')
+@click.option("--out", "-o", required=True, type=click.Path(), help="The file to write (model.pt, model.onnx).")
 @click.option("--direction", type=click.Choice(["AtoB", "BtoA"]), default="AtoB", show_default=True,
               help="CycleGAN runs: G_A (AtoB) or G_B (BtoA).")
-def export(run: str, image_format: str, out: str, direction: str) -> None:
-    """Export a run's generator to ONNX or TorchScript (any batch, height and width), checked against PyTorch."""
-    from translate.inference.export import CHECK_SIZE, export as export_run
+@click.option("--overwrite", is_flag=True, help="Replace --out if it exists.")
+def export(run: str, image_format: str | None, out: str, direction: str, overwrite: bool) -> None:
+    """Export a run's generator to TorchScript or ONNX (any batch, height and width), checked against PyTorch.
 
-    diff = export_run(run, out, image_format=image_format, direction=direction)
-    click.echo(f"wrote {out} ({image_format}; input 'image' N x C x H x W in [-1, 1]); "
+    The file says what it takes: value range, channel order, channels, size multiple, and the run it came from
+    (ONNX metadata_props; TorchScript's extra file translate.json).
+    """
+    from translate.inference.export import CHECK_SIZE, export as export_run, format_for
+
+    image_format = image_format or format_for(out)
+    diff = export_run(run, out, image_format=image_format, direction=direction, overwrite=overwrite)
+    click.echo(f"wrote {out} ({image_format}; input 'image' N x C x H x W in [-1, 1], RGB); "
                f"matches PyTorch to {diff:.1e} on a {CHECK_SIZE[0]}x{CHECK_SIZE[1]} image")

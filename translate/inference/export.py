@@ -7,11 +7,16 @@ computes reflection indices from the input's shape with tensor arithmetic (one g
 reflection, which equals the generator's repeated reflection) up to `size_multiple` and `min_size`, and runs
 the generator's `forward_aligned` on the result. After writing, the file is run (onnxruntime, or
 torch.jit.load) on an odd-sized image and deleted if it disagrees.
+
+Each file carries what a user of it needs to know (`METADATA_KEYS`, read back by `read_metadata`): ONNX as
+`metadata_props`, TorchScript as the extra file `translate.json`. TorchScript is the default: it needs nothing
+beyond torch; ONNX needs the `onnx` extra.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import warnings
 from pathlib import Path
@@ -23,11 +28,26 @@ from torch import nn
 from translate.errors import TranslateError
 from translate.files import atomic_path
 from translate.inference.translator import load
+from translate.outputs import check_output_file
 
 if TYPE_CHECKING:
     from translate.models.base import Generator
 
-FORMATS = ("onnx", "torchscript")
+FORMATS = ("torchscript", "onnx")  # the first is the default
+SUFFIXES = {"torchscript": "pt", "onnx": "onnx"}
+EXTRA_FILE = "translate.json"  # TorchScript: the metadata, as torch.jit.save's extra file of this name
+METADATA_KEYS = {
+    "value_range": "the range of input and output values, '-1,1'",
+    "channel_order": "the order of colour channels the file takes and returns: always 'RGB'",
+    "network_channel_order": "the order the network was trained in (BGR networks are flipped inside the file)",
+    "layout": "'NCHW': batch, channels, height, width; any batch, height and width",
+    "in_channels": "channels of the input (3 colour, 1 grey)",
+    "out_channels": "channels of the output",
+    "size_multiple": "sides the generator takes without padding are multiples of this (others are padded inside)",
+    "min_size": "the smallest side the generator takes without padding",
+    "source": "the catalogue name or run directory exported",
+    "network": "which generator of the run: G, G_A (AtoB) or G_B (BtoA)",
+}
 TOLERANCE = 1e-4  # max abs difference (outputs in [-1, 1]) accepted between the export and PyTorch
 CHECK_SIZE = (45, 37)  # (height, width) of the check image: odd, and a multiple of nothing
 OPSET = 17
@@ -90,10 +110,36 @@ def _check_image(in_channels: int, batch: int = 2) -> torch.Tensor:
     return torch.rand(batch, in_channels, *CHECK_SIZE, generator=generator) * 2 - 1
 
 
-def _write_torchscript(model: Exportable, example: torch.Tensor, path: Path) -> None:
+def generator_metadata(generator: Generator, in_channels: int, out_channels: int, bgr: bool = False) -> dict[str, str]:
+    """What an exported file of `generator` says about itself from the generator contract (see METADATA_KEYS)."""
+    return {
+        "value_range": "-1,1",
+        "channel_order": "RGB",
+        "network_channel_order": "BGR" if bgr else "RGB",
+        "layout": "NCHW",
+        "in_channels": str(in_channels),
+        "out_channels": str(out_channels),
+        "size_multiple": str(generator.size_multiple),
+        "min_size": str(generator.min_size),
+    }
+
+
+def read_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
+    """The metadata an exported file carries (`METADATA_KEYS`): ONNX's metadata_props or TorchScript's extra file."""
+    path = Path(path)
+    if path.suffix.lower() == ".onnx":
+        onnx, _ = _onnx_modules()
+        return {prop.key: prop.value for prop in onnx.load(str(path), load_external_data=False).metadata_props}
+    extra = {EXTRA_FILE: ""}
+    with _quiet():
+        torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
+    return json.loads(extra[EXTRA_FILE] or "{}")
+
+
+def _write_torchscript(model: Exportable, example: torch.Tensor, path: Path, metadata: dict[str, str]) -> None:
     with _quiet(), torch.no_grad():
         traced = torch.jit.trace(model, example, check_trace=False)
-        torch.jit.save(traced, str(path))
+        torch.jit.save(traced, str(path), _extra_files={EXTRA_FILE: json.dumps(metadata, indent=1)})
 
 
 def _run_torchscript(path: Path, x: torch.Tensor) -> torch.Tensor:
@@ -110,7 +156,7 @@ def _onnx_modules() -> tuple[Any, Any]:
     return onnx, onnxruntime
 
 
-def _write_onnx(model: Exportable, example: torch.Tensor, path: Path) -> None:
+def _write_onnx(model: Exportable, example: torch.Tensor, path: Path, metadata: dict[str, str]) -> None:
     axes = {0: "batch", 2: "height", 3: "width"}
     with _quiet(), torch.no_grad():
         # The TorchScript-based exporter: the dynamo one needs onnxscript, which the [onnx] extra leaves out.
@@ -118,6 +164,12 @@ def _write_onnx(model: Exportable, example: torch.Tensor, path: Path) -> None:
             model, (example,), str(path), dynamo=False, opset_version=OPSET, input_names=["image"],
             output_names=["translated"], dynamic_axes={"image": axes, "translated": axes}, do_constant_folding=True,
         )
+    onnx, _ = _onnx_modules()
+    proto = onnx.load(str(path))
+    for key, value in metadata.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.save(proto, str(path))
 
 
 def _run_onnx(path: Path, x: torch.Tensor) -> torch.Tensor:
@@ -133,13 +185,18 @@ def export_generator(
     in_channels: int,
     bgr: bool = False,
     tolerance: float = TOLERANCE,
+    overwrite: bool = False,
+    metadata: dict[str, str] | None = None,
 ) -> float:
     """Write `generator` (in eval mode, on the CPU) to `path`, check it on a 45x37 image; returns the max abs diff.
 
-    Written atomically: a temporary file is renamed over `path` only once the check has passed.
+    Written atomically: a temporary file is renamed over `path` only once the check has passed. An existing
+    `path` is refused unless `overwrite`. `metadata` (string keys and values) is stored in the file, over
+    what the generator itself tells (`generator_metadata`).
     """
     if image_format not in FORMATS:
         raise TranslateError(f"export format '{image_format}': use {' or '.join(FORMATS)}")
+    check_output_file(path, overwrite, example=f"model.{SUFFIXES[image_format]}")
     if image_format == "onnx":
         onnx, _ = _onnx_modules()
     model = Exportable(generator.cpu().eval(), bgr).eval()
@@ -147,14 +204,15 @@ def export_generator(
     check = _check_image(in_channels)
     with torch.no_grad():
         expected = model(check)
+    metadata = {**generator_metadata(generator, in_channels, expected.shape[1], bgr), **(metadata or {})}
     path = Path(path)
     with atomic_path(path) as tmp:
         if image_format == "onnx":
-            _write_onnx(model, example, tmp)
+            _write_onnx(model, example, tmp, metadata)
             onnx.checker.check_model(str(tmp))
             got = _run_onnx(tmp, check)
         else:
-            _write_torchscript(model, example, tmp)
+            _write_torchscript(model, example, tmp, metadata)
             got = _run_torchscript(tmp, check)
         if got.shape != expected.shape:
             raise TranslateError(
@@ -170,10 +228,30 @@ def export_generator(
     return diff
 
 
+def format_for(path: str | os.PathLike[str]) -> str:
+    """The export format a file name asks for: onnx for *.onnx, else TorchScript (which needs nothing beyond torch)."""
+    return "onnx" if Path(path).suffix.lower() == ".onnx" else "torchscript"
+
+
 def export(
-    run: str | os.PathLike[str], out: str | os.PathLike[str], image_format: str = "onnx", direction: str = "AtoB",
-    tolerance: float = TOLERANCE,
+    run: str | os.PathLike[str], out: str | os.PathLike[str], image_format: str | None = None,
+    direction: str = "AtoB", tolerance: float = TOLERANCE, overwrite: bool = False,
 ) -> float:
-    """Export a run's generator (CycleGAN: G_A, or G_B for BtoA) to `out`; returns the checked max abs diff."""
+    """Export a run's generator (CycleGAN: G_A, or G_B for BtoA) to `out`; returns the checked max abs diff.
+
+    `run` is a run directory, a checkpoint in one, or a catalogue name; the file records it (`read_metadata`).
+    `image_format` torchscript or onnx; None: by `out`'s extension (`format_for`). An existing `out` is refused
+    unless `overwrite`.
+    """
+    image_format = image_format or format_for(out)
+    if image_format not in FORMATS:
+        raise TranslateError(f"export format '{image_format}': use {' or '.join(FORMATS)}")
+    check_output_file(out, overwrite, example=f"model.{SUFFIXES[image_format]}")  # before loading anything
+    if image_format == "onnx":
+        _onnx_modules()
     translator = load(run, direction=direction, device="cpu", precision="fp32")
-    return export_generator(translator.generator, out, image_format, translator.in_channels, translator.bgr, tolerance)
+    source = str(translator.run) if Path(run).exists() and translator.run else os.fspath(run)  # else a card name
+    return export_generator(
+        translator.generator, out, image_format, translator.in_channels, translator.bgr, tolerance,
+        overwrite=overwrite, metadata={"source": source, "network": translator.network},
+    )
