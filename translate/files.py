@@ -146,7 +146,10 @@ def load_tensor_file(path: str | os.PathLike[str]) -> Any:
             warnings.simplefilter("ignore", UserWarning)
             return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - any failure to read a user's file is theirs to fix, in one line
-        # Keep torch's reason, never its advice to retry with weights_only=False (that would run the file's code).
-        text = str(e).split("WeightsUnpickler error:", 1)[-1]
-        reason = next((line.strip() for line in text.splitlines() if line.strip()), type(e).__name__)
+        # torch's message advises retrying with weights_only=False, which would run the file's code: never
+        # passed on. What it names as an unsupported global is worth saying; its other details are not.
+        text = str(e)
+        found = text.split("Unsupported global:", 1)[1].split()[:2] if "Unsupported global:" in text else []
+        reason = (f"it holds Python objects besides tensors ({' '.join(found)}), which translate never unpickles"
+                  if found else "it is not a torch checkpoint, or it is damaged")
         raise CheckpointError(f"{path}: not a PyTorch checkpoint of plain tensors ({reason})") from None
