@@ -9,6 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
+from tests.bombs import write_bomb
 from translate.data.cartoon import EdgeSmoother, edge_smooth, edge_smooth_folder
 from translate.errors import DataError, TranslateError
 from translate.models import vgg
@@ -57,6 +58,24 @@ def test_edge_smooth_folder_mirrors_the_tree(tmp_path):
         edge_smooth_folder(src, src)
     with pytest.raises(DataError, match="no images"):
         edge_smooth_folder(tmp_path / "empty", tmp_path / "x")
+
+
+def test_edge_smooth_folder_refuses_a_used_folder_and_skips_bad_images(tmp_path, caplog):
+    src, out = tmp_path / "trainB", tmp_path / "smooth"
+    src.mkdir()
+    Image.fromarray(two_tone(32)).save(src / "a.png")
+    (src / "broken.png").write_bytes(b"not an image")
+    write_bomb(src / "bomb.png")
+    with caplog.at_level(logging.WARNING, logger="translate"):
+        assert edge_smooth_folder(src, out) == 1
+    assert "broken.png" in caplog.text and "bomb.png" in caplog.text
+    assert sorted(p.name for p in out.iterdir()) == ["a.png"]
+    before = (out / "a.png").read_bytes()
+    (out / "a.png").write_bytes(b"kept")
+    with pytest.raises(DataError, match="not empty; choose another --out or pass --overwrite"):
+        edge_smooth_folder(src, out)
+    assert (out / "a.png").read_bytes() == b"kept"  # nothing touched
+    assert edge_smooth_folder(src, out, overwrite=True) == 1 and (out / "a.png").read_bytes() == before
 
 
 def test_edge_smooth_command(tmp_path):

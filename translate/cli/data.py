@@ -81,11 +81,12 @@ def data_check(folder: str, as_json: bool, max_pixels: int | None) -> None:
 @click.argument("folder", type=click.Path())
 @click.option("--out", required=True, type=click.Path(), help="Folder for the smoothed copies (same tree).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
-def data_edge_smooth(folder: str, out: str, quiet: bool) -> None:
+@click.option("--overwrite", is_flag=True, help="Write into an output folder that is not empty.")
+def data_edge_smooth(folder: str, out: str, quiet: bool, overwrite: bool) -> None:
     """Write CartoonGAN's edge-smoothed negatives of a folder of cartoons (Canny edges, dilated, blurred)."""
     from translate.data.cartoon import edge_smooth_folder
 
-    count = edge_smooth_folder(folder, out, progress=not quiet)
+    count = edge_smooth_folder(folder, out, progress=not quiet, overwrite=overwrite)
     click.echo(f"wrote {count} edge-smoothed images to {out}")
 
 

@@ -23,6 +23,7 @@ from translate.data.folders import list_images
 from translate.data.transforms import open_image
 from translate.errors import DataError
 from translate.files import atomic_path
+from translate.outputs import check_output_folder
 
 log = logging.getLogger("translate")
 
@@ -70,10 +71,14 @@ def edge_smooth(
     return out
 
 
-def edge_smooth_folder(src: str | os.PathLike[str], out: str | os.PathLike[str], progress: bool = False) -> int:
-    """Edge-smooth every image under `src` into the same relative path under `out`; returns the count.
+def edge_smooth_folder(
+    src: str | os.PathLike[str], out: str | os.PathLike[str], progress: bool = False, overwrite: bool = False
+) -> int:
+    """Edge-smooth every image under `src` into the same relative path under `out`; returns the count written.
 
-    Each file is written atomically, so an interrupted run leaves only whole images (rerun to finish).
+    An `out` that holds files already is refused unless `overwrite`. Unreadable images (truncated, not images,
+    over the pixel limit) are named in the log and skipped. Each file is written atomically, so an interrupted
+    run leaves only whole images (rerun with `overwrite` to finish).
     """
     src, out = Path(src), Path(out)
     files = list_images(src)
@@ -81,20 +86,23 @@ def edge_smooth_folder(src: str | os.PathLike[str], out: str | os.PathLike[str],
         raise DataError(f"no images in {src}; pass a folder of cartoon images (e.g. trainB/)")
     if out.resolve() == src.resolve():
         raise DataError(f"--out {out} is the source folder; write the smoothed copies elsewhere (e.g. trainB_smooth/)")
+    check_output_folder(out, overwrite)
     formats = Image.registered_extensions()
-    bar = None
-    if progress:
-        bar = tqdm(total=len(files), desc="edge-smooth", unit="image")
-    for path in files:
-        target = out / path.relative_to(src)
-        smoothed = edge_smooth(open_image(path, 3))
-        with atomic_path(target) as tmp:
-            smoothed.save(tmp, format=formats.get(path.suffix.lower(), "PNG"))
-        if bar is not None:
+    written = 0
+    with tqdm(total=len(files), desc="edge-smooth", unit="image", disable=not progress) as bar:
+        for path in files:
             bar.update()
-    if bar is not None:
-        bar.close()
-    return len(files)
+            try:
+                image = open_image(path, 3)
+            except DataError as e:
+                log.warning("skipping %s", e)
+                continue
+            with atomic_path(out / path.relative_to(src)) as tmp:
+                edge_smooth(image).save(tmp, format=formats.get(path.suffix.lower(), "PNG"))
+            written += 1
+    if not written:
+        raise DataError(f"no readable images in {src}; nothing was written to {out}")
+    return written
 
 
 class EdgeSmoother:
