@@ -2,10 +2,9 @@
 
 import pytest
 import torch
-
-import translate
 from click.testing import CliRunner
 
+import translate
 from translate.cli import main
 from translate.registry import KeywordTypeError, Registry, UnknownKeywordError, UnknownNameError
 
@@ -138,14 +137,16 @@ def test_create_refuses_a_width_that_is_not_an_integer():
 @pytest.mark.parametrize(
     "setting, message",
     [
-        ("generator.width=abc", "generator.width = 'abc': expected an integer (unet's width), e.g. --set generator.width=64"),
+        ("generator.width=abc",
+         "generator.width = 'abc': expected an integer (unet's width), e.g. --set generator.width=64"),
         ("discriminator.n_layers=2.5", "discriminator.n_layers = 2.5: expected an integer (patch's n_layers)"),
         ("generator.dropout=1", "generator.dropout = 1: expected true or false (unet's dropout)"),
         ("trainer.lambda_l1=true", "trainer.lambda_l1 = true: expected a number (pix2pix's lambda_l1)"),
     ],
 )
 def test_dry_run_refuses_a_part_keyword_of_the_wrong_type(setting, message):
-    result = CliRunner().invoke(main, ["train", "--model", "pix2pix", "--style", "coloring", "--set", setting, "--dry-run"])
+    args = ["train", "--model", "pix2pix", "--style", "coloring", "--set", setting, "--dry-run"]
+    result = CliRunner().invoke(main, args)
     assert result.exit_code != 0
     assert message in result.output
     assert "Traceback" not in result.output and not isinstance(result.exception, TypeError)

@@ -98,7 +98,7 @@ def _evaluate(annotation: Any, namespace: dict[str, Any]) -> Any:
     if not isinstance(annotation, str):
         return annotation
     try:
-        return eval(annotation, {"__builtins__": vars(builtins_module), **namespace})  # noqa: S307 (our own source)
+        return eval(annotation, {"__builtins__": vars(builtins_module), **namespace})  # our own source
     except Exception:
         return inspect.Parameter.empty  # a name imported only for type checkers: not checked
 
@@ -230,9 +230,9 @@ class Registry:
         if valid is not None:
             for key in kwargs:
                 if key not in valid:
-                    place = where or f"{self.kind} '{name}'"
+                    place, known = where or f"{self.kind} '{name}'", ", ".join(valid) or "(none)"
                     raise UnknownKeywordError(
-                        f"{place} takes no keyword '{key}'{did_you_mean(key, valid)} valid: {', '.join(valid) or '(none)'}"
+                        f"{place} takes no keyword '{key}'{did_you_mean(key, valid)} valid: {known}"
                     )
         self.check_types(name, kwargs, where)
 

@@ -27,7 +27,7 @@ def unweighted_penalty(critic, real: torch.Tensor, fake: torch.Tensor, rng: torc
 
 
 def record_first_penalty(trainer) -> dict:
-    """Wrap the trainer's penalty: keep the first call's real, fake and the random state its interpolation draws from."""
+    """Wrap the trainer's penalty: keep the first call's real, fake and the random state of its interpolation."""
     record: dict = {}
     penalty = trainer.gan_loss.penalty
 
@@ -73,7 +73,8 @@ def record_gradients(trainer, network: str) -> list[torch.Tensor]:
 )
 def test_wgan_gp_d_loss_has_the_weighted_penalty_once(model, style, critic_name):
     """pix2pix and CycleGAN: 0.5 * (real + fake) + lambda_gp * penalty; CartoonGAN: real + fake + smooth + the same."""
-    config = tiny_config(model, style, "loss.name='wgan-gp'", f"loss.lambda_gp={LAMBDA_GP}", "discriminator.norm='none'")
+    settings = ["loss.name='wgan-gp'", f"loss.lambda_gp={LAMBDA_GP}", "discriminator.norm='none'"]
+    config = tiny_config(model, style, *settings)
     seed_everything(0)
     trainer = build_trainer(config, torch.device("cpu"))
     trainer.set_progress(10**6, 0, 1)  # past CartoonGAN's initialisation phase

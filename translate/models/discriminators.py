@@ -160,7 +160,7 @@ class ImageDiscriminator(nn.Module):
         return self.layers(pad_up_to(x, self.min_size)).mean(dim=(2, 3), keepdim=True)
 
 
-@DISCRIMINATORS.register("cartoon", "CartoonGAN's: 3x3 convs, two of them stride 2, widths 32..256 (receptive field 37)")
+@DISCRIMINATORS.register("cartoon", "CartoonGAN's: 3x3 convs, two of them stride 2, widths 32-256 (37 px field)")
 class CartoonDiscriminator(nn.Module):
     """CartoonGAN's discriminator (Chen et al., CVPR 2018, Fig. 2): a small patch classifier of 3x3 convs.
 
