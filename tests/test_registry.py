@@ -2,9 +2,11 @@
 
 import pytest
 import torch
+from click.testing import CliRunner
 
 import translate
-from translate.registry import Registry, UnknownKeywordError, UnknownNameError
+from translate.cli import main
+from translate.registry import KeywordTypeError, Registry, UnknownKeywordError, UnknownNameError
 
 
 def make_registry() -> Registry:
@@ -81,3 +83,77 @@ def test_styles_are_registered_from_the_style_files():
     assert {"shinkai", "coloring", "labels2photo", "sketch2photo"} <= set(translate.list_names("style"))
     table = translate.create("style", "shinkai")
     assert table["data"]["task"] == "photo2shinkai"
+
+
+def typed_registry() -> Registry:
+    reg = Registry("widget")
+
+    @reg.register("typed")
+    def typed_widget(
+        count: int = 1, scale: float = 1.0, on: bool = False, depth: "int | None" = None, label: "str" = "a", untyped=3
+    ) -> tuple:
+        """A widget with annotated keywords, two of them strings as under `from __future__ import annotations`."""
+        return (count, scale, on, depth, label, untyped)
+
+    return reg
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"count": 2}, {"scale": 2}, {"scale": 0.5}, {"on": True}, {"depth": None}, {"depth": 4}, {"label": "b"},
+     {"untyped": 7}],
+)
+def test_keywords_of_the_declared_type_pass(kwargs):
+    assert typed_registry().create("typed", **kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs, expected",
+    [
+        ({"count": "abc"}, "count = 'abc': expected an integer, e.g. count=1"),
+        ({"count": 2.5}, "expected an integer"),
+        ({"count": True}, "count = true: expected an integer"),  # a bool is no int here
+        ({"scale": False}, "expected a number"),
+        ({"on": 1}, "on = 1: expected true or false, e.g. on=false"),
+        ({"depth": "deep"}, "expected an integer"),  # int | None, given as a string annotation
+        ({"label": 3}, "expected a string"),
+        ({"untyped": "x"}, "expected an integer, e.g. untyped=3"),  # no annotation: the default's type
+    ],
+)
+def test_keywords_of_another_type_are_refused_in_one_line(kwargs, expected):
+    with pytest.raises(KeywordTypeError) as e:
+        typed_registry().create("typed", **kwargs)
+    assert expected in str(e.value) and "\n" not in str(e.value)
+
+
+def test_create_refuses_a_width_that_is_not_an_integer():
+    with pytest.raises(KeywordTypeError, match=r"generator 'unet' keyword width = 'abc': expected an integer"):
+        translate.create("generator", "unet", width="abc")
+    with pytest.raises(KeywordTypeError, match="lambda_gp = 'x': expected a number"):
+        translate.create("loss", "wgan-gp", lambda_gp="x")
+    assert translate.create("loss", "wgan-gp", lambda_gp=1).lambda_gp == 1  # an int where a float is expected
+
+
+@pytest.mark.parametrize(
+    "setting, message",
+    [
+        ("generator.width=abc",
+         "generator.width = 'abc': expected an integer (unet's width), e.g. --set generator.width=64"),
+        ("discriminator.n_layers=2.5", "discriminator.n_layers = 2.5: expected an integer (patch's n_layers)"),
+        ("generator.dropout=1", "generator.dropout = 1: expected true or false (unet's dropout)"),
+        ("trainer.lambda_l1=true", "trainer.lambda_l1 = true: expected a number (pix2pix's lambda_l1)"),
+    ],
+)
+def test_dry_run_refuses_a_part_keyword_of_the_wrong_type(setting, message):
+    args = ["train", "--model", "pix2pix", "--style", "coloring", "--set", setting, "--dry-run"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code != 0
+    assert message in result.output
+    assert "Traceback" not in result.output and not isinstance(result.exception, TypeError)
+
+
+def test_dry_run_takes_an_integer_where_a_number_is_expected():
+    result = CliRunner().invoke(
+        main, ["train", "--model", "pix2pix", "--style", "coloring", "--set", "trainer.lambda_l1=50", "--dry-run"]
+    )
+    assert result.exit_code == 0, result.output

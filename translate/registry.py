@@ -6,6 +6,12 @@ import fnmatch
 import importlib
 import importlib.util
 import inspect
+import numbers
+import os
+import re
+import sys
+import types
+import typing
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
@@ -18,6 +24,10 @@ class UnknownNameError(TranslateError):
 
 class UnknownKeywordError(TranslateError):
     """A keyword argument that the named part does not take."""
+
+
+class KeywordTypeError(TranslateError):
+    """A keyword argument of the wrong type: `width = 'abc'` where the part takes an integer."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +65,95 @@ class Entry:
         except (TypeError, ValueError):
             return {}
         return {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
+
+    def types(self) -> dict[str, tuple[type, ...]]:
+        """The types each keyword takes, from its annotation, or from its default's type when it has none.
+
+        Only plain types are listed (int, float, bool, str, list, tuple, dict, and None from `X | None`); a keyword
+        whose annotation holds anything else (`torch.device | str`, `Any`) is left out, so it is never refused.
+        """
+        try:
+            params = inspect.signature(self.build).parameters.values()
+        except (TypeError, ValueError):
+            return {}
+        namespace = vars(sys.modules.get(getattr(self.build, "__module__", ""), builtins_module))
+        out = {}
+        for p in params:
+            allowed = _plain_types(_evaluate(p.annotation, namespace))
+            if allowed is None and p.annotation is inspect.Parameter.empty and type(p.default) in PLAIN_TYPES[:-1]:
+                allowed = (type(p.default),)
+            if allowed:
+                out[p.name] = allowed
+        return out
+
+
+builtins_module = sys.modules["builtins"]
+PLAIN_TYPES = (int, float, bool, str, list, tuple, dict, type(None))
+TYPE_WORDS = {int: "an integer", float: "a number", bool: "true or false", str: "a string", list: "a list",
+              tuple: "a list", dict: "a table"}
+
+
+def _evaluate(annotation: Any, namespace: dict[str, Any]) -> Any:
+    """An annotation as an object: modules here use `from __future__ import annotations`, so most are strings."""
+    if not isinstance(annotation, str):
+        return annotation
+    try:
+        return eval(annotation, {"__builtins__": vars(builtins_module), **namespace})  # our own source
+    except Exception:
+        return inspect.Parameter.empty  # a name imported only for type checkers: not checked
+
+
+def _plain_types(annotation: Any) -> tuple[type, ...] | None:
+    """The plain types an annotation allows (`int | None` -> (int, NoneType)), or None when it is not all plain."""
+    if annotation is inspect.Parameter.empty:
+        return None
+    if annotation is None:
+        return (type(None),)
+    origin = typing.get_origin(annotation)
+    if origin is typing.Union or isinstance(annotation, types.UnionType):
+        parts = [_plain_types(arg) for arg in typing.get_args(annotation)]
+        return None if any(p is None for p in parts) else tuple(t for p in parts for t in p)  # type: ignore[union-attr]
+    if origin is not None:  # list[str], tuple[int, ...], dict[str, Any]
+        annotation = origin
+    return (annotation,) if annotation in PLAIN_TYPES else None
+
+
+def _fits(value: Any, allowed: tuple[type, ...]) -> bool:
+    """Whether `value` is one of `allowed`: an int passes for a float, a bool never for an int or a float,
+    a TOML array for a tuple, a path for a string."""
+    for kind in allowed:
+        if kind is bool:
+            ok = isinstance(value, bool)
+        elif kind is int:
+            ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+        elif kind is float:
+            ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+        elif kind is str:
+            ok = isinstance(value, (str, os.PathLike))
+        elif kind in (list, tuple):
+            ok = isinstance(value, (list, tuple))
+        else:
+            ok = isinstance(value, kind)
+        if ok:
+            return True
+    return False
+
+
+def _toml(value: Any) -> str:
+    """A value as a user would write it after --set: 'abc', true, 32."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return repr(value)
+    return str(value)
+
+
+def _example(allowed: tuple[type, ...], default: Any) -> str | None:
+    """A value of the right type to show in the fix: the default when it fits, else a typical one."""
+    if default is not inspect.Parameter.empty and default is not None and _fits(default, allowed):
+        return _toml(default)
+    typical = {int: "1", float: "1.0", bool: "true", str: "'name'"}
+    return next((typical[t] for t in allowed if t in typical), None)
 
 
 def _first_line(text: str | None) -> str:
@@ -121,16 +220,43 @@ class Registry:
             raise UnknownNameError(unknown_message(self.kind, name, self.names())) from None
 
     def check_keywords(self, name: str, kwargs: dict[str, Any], where: str = "", settable_only: bool = False) -> None:
-        """Refuse keywords the named part does not take, naming the valid ones."""
-        valid = self.entry(name).keywords(settable_only)
-        if valid is None:
-            return
-        for key in kwargs:
-            if key not in valid:
-                place = where or f"{self.kind} '{name}'"
-                raise UnknownKeywordError(
-                    f"{place} takes no keyword '{key}'{did_you_mean(key, valid)} valid: {', '.join(valid) or '(none)'}"
-                )
+        """Refuse keywords the named part does not take, naming the valid ones, and values of the wrong type.
+
+        A `where` of the form "[table] ..." (the config's part tables) names a key as `table.key` and shows the
+        fix as `--set table.key=value`.
+        """
+        entry = self.entry(name)
+        valid = entry.keywords(settable_only)
+        if valid is not None:
+            for key in kwargs:
+                if key not in valid:
+                    place, known = where or f"{self.kind} '{name}'", ", ".join(valid) or "(none)"
+                    raise UnknownKeywordError(
+                        f"{place} takes no keyword '{key}'{did_you_mean(key, valid)} valid: {known}"
+                    )
+        self.check_types(name, kwargs, where)
+
+    def check_types(self, name: str, kwargs: dict[str, Any], where: str = "") -> None:
+        """Refuse a keyword whose value is not of the type the part's constructor declares (its annotation, or
+        its default's type): one line naming the key, the type and an example. Allowed values of a string
+        (a norm's name, say) are the part's own to check."""
+        entry = self.entry(name)
+        expected, defaults = entry.types(), entry.defaults()
+        table = re.match(r"\[([\w.]+)\]", where)
+        for key, value in kwargs.items():
+            allowed = expected.get(key)
+            if allowed is None or _fits(value, allowed):
+                continue
+            words = " or ".join(dict.fromkeys(TYPE_WORDS[t] for t in allowed if t in TYPE_WORDS))
+            example = _example(allowed, defaults.get(key, inspect.Parameter.empty))
+            if table:
+                setting = f"{table.group(1)}.{key}"
+                fix = f", e.g. --set {setting}={example}" if example else ""
+                message = f"{setting} = {_toml(value)}: expected {words} ({name}'s {key}){fix}"
+            else:
+                fix = f", e.g. {key}={example}" if example else ""
+                message = f"{self.kind} '{name}' keyword {key} = {_toml(value)}: expected {words}{fix}"
+            raise KeywordTypeError(message)
 
     def create(self, name: str, **kwargs: Any) -> Any:
         """Build the part called `name` from keyword arguments."""

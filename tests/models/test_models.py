@@ -248,3 +248,43 @@ def test_timm_unet_loads_backbone_weights_from_a_local_file(tmp_path) -> None:
     save_file({k: v.contiguous() for k, v in source.state_dict().items()}, str(file))
     net = translate.create("generator", "timm_unet", width=4, weights=str(file))
     assert torch.equal(net.backbone.conv_stem.weight, source.conv_stem.weight)
+
+
+# CartoonGAN's discriminator (Chen et al. 2018, Fig. 2) at width 32 on RGB, biases on every conv (instance norm
+# has no affine parameters), 3x3 kernels: weights c_in * c_out * 9, plus c_out biases.
+#   k3n32s1    3 *  32 * 9 +  32 =     896
+#   k3n64s2   32 *  64 * 9 +  64 =  18_496
+#   k3n128s1  64 * 128 * 9 + 128 =  73_856
+#   k3n128s2 128 * 128 * 9 + 128 = 147_584
+#   k3n256s1 128 * 256 * 9 + 256 = 295_168
+#   k3n256s1 256 * 256 * 9 + 256 = 590_080
+#   k3n1s1   256 *   1 * 9 +   1 =   2_305
+#                                  1_128_385
+# With batch norm the three normalised convs lose their biases (128 + 256 + 256 = 640) and the norms add a scale
+# and a shift per channel (2 * 640 = 1_280): 1_128_385 + 640 = 1_129_025.
+@pytest.mark.parametrize("norm, expected", [("instance", 1_128_385), ("batch", 1_129_025)])
+def test_cartoon_discriminator_has_the_papers_parameter_count(norm: str, expected: int) -> None:
+    with torch.device("meta"):
+        net = translate.create("discriminator", "cartoon", norm=norm)
+    assert count_parameters(net) == expected
+    convs = [m for m in net.modules() if isinstance(m, nn.Conv2d)]
+    assert [(c.out_channels, c.kernel_size[0], c.stride[0]) for c in convs] == [
+        (32, 3, 1), (64, 3, 2), (128, 3, 1), (128, 3, 2), (256, 3, 1), (256, 3, 1), (1, 3, 1)
+    ]
+
+
+# Receptive field, growing by (k - 1) * jump per 3x3 conv, the jump doubling after each stride-2 conv:
+#   k3n32s1 3, k3n64s2 5 (jump 2), k3n128s1 9, k3n128s2 13 (jump 4), k3n256s1 21, k3n256s1 29, k3n1s1 37.
+def test_cartoon_discriminator_sees_37_pixels() -> None:
+    net = translate.create("discriminator", "cartoon", in_channels=1, width=4, norm="none")
+    for m in net.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.constant_(m.weight, 0.01)
+    assert net.receptive_field == 37
+    assert measured_receptive_field(net, 96) == (37, 37)
+
+
+@pytest.mark.parametrize("size, out", [((64, 64), (16, 16)), ((45, 30), (12, 8)), ((5, 3), (2, 2))])
+def test_cartoon_discriminator_scores_quarter_size_patches(size: tuple[int, int], out: tuple[int, int]) -> None:
+    net = translate.create("discriminator", "cartoon", width=4)
+    assert net(torch.randn(2, 3, *size)).shape == (2, 1, *out)

@@ -3,11 +3,13 @@
 Every trainer calls them the same way::
 
     loss = create("loss", "lsgan")
-    d_loss = loss(D(real), True) + loss(D(fake.detach()), False) + loss.penalty(D, real, fake.detach())
+    d_loss = 0.5 * (loss(D(real), True) + loss(D(fake.detach()), False)) + loss.penalty(D, real, fake.detach())
     g_loss = loss(D(fake), True, for_discriminator=False)
 
 Predictions are raw logits of any shape (a patch map, say); label targets are broadcast to that shape, as the
-reference's GANLoss does.
+reference's GANLoss does. `penalty` already carries its weight (wgan-gp's lambda_gp): a trainer adds it once, outside
+any averaging of the real and fake terms (pix2pix and CycleGAN halve those, as the reference does; CartoonGAN sums
+its three).
 """
 
 from __future__ import annotations
