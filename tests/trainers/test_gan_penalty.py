@@ -72,7 +72,9 @@ def record_gradients(trainer, network: str) -> list[torch.Tensor]:
     [("pix2pix", "coloring", "D"), ("cyclegan", "shinkai", "D_A"), ("cartoongan", "shinkai", "D")],
 )
 def test_wgan_gp_d_loss_has_the_weighted_penalty_once(model, style, critic_name):
-    """pix2pix and CycleGAN: 0.5 * (real + fake) + lambda_gp * penalty; CartoonGAN: real + fake + smooth + the same."""
+    """pix2pix and CycleGAN: 0.5 * (real + fake + lambda_gp * penalty), the reference's halving applied to the whole
+    WGAN-GP critic loss, so the penalty weighs lambda_gp against the critic's terms (not 2 * lambda_gp);
+    CartoonGAN (no halving): real + fake + smooth + lambda_gp * penalty."""
     settings = ["loss.name='wgan-gp'", f"loss.lambda_gp={LAMBDA_GP}", "discriminator.norm='none'"]
     config = tiny_config(model, style, *settings)
     seed_everything(0)
@@ -91,7 +93,7 @@ def test_wgan_gp_d_loss_has_the_weighted_penalty_once(model, style, critic_name)
     if model == "cartoongan":
         total = real_term + fake_term + critic(batch["B_smooth"]).mean() + LAMBDA_GP * gp
     else:
-        total = 0.5 * (real_term + fake_term) + LAMBDA_GP * gp
+        total = 0.5 * (real_term + fake_term + LAMBDA_GP * gp)
     # D learns from that loss: the penalty's gradient reaches its weights once, with the configured weight
     for got, want in zip(grads, torch.autograd.grad(total, list(critic.parameters())), strict=True):
         torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-6)

@@ -3,13 +3,13 @@
 Every trainer calls them the same way::
 
     loss = create("loss", "lsgan")
-    d_loss = 0.5 * (loss(D(real), True) + loss(D(fake.detach()), False)) + loss.penalty(D, real, fake.detach())
+    d_loss = 0.5 * (loss(D(real), True) + loss(D(fake.detach()), False) + loss.penalty(D, real, fake.detach()))
     g_loss = loss(D(fake), True, for_discriminator=False)
 
 Predictions are raw logits of any shape (a patch map, say); label targets are broadcast to that shape, as the
-reference's GANLoss does. `penalty` already carries its weight (wgan-gp's lambda_gp): a trainer adds it once, outside
-any averaging of the real and fake terms (pix2pix and CycleGAN halve those, as the reference does; CartoonGAN sums
-its three).
+reference's GANLoss does. `penalty` already carries its weight (wgan-gp's lambda_gp): a trainer adds it once to the
+critic's terms, and any scaling of the whole (pix2pix and CycleGAN halve D's loss, as the reference does; CartoonGAN
+sums its terms) applies to it too, so it weighs lambda_gp against them as in WGAN-GP.
 """
 
 from __future__ import annotations

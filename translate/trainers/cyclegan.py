@@ -85,7 +85,7 @@ class CycleGANTrainer(Trainer):
         loss_real = self.gan_loss(self.call(name, real), True)
         loss_fake = self.gan_loss(self.call(name, fake), False)
         penalty = self.gan_loss.penalty(lambda x: self.call(name, x), real, fake)
-        return (loss_real + loss_fake) * 0.5 + penalty  # the penalty carries lambda_gp once, outside the halving
+        return (loss_real + loss_fake + penalty) * 0.5  # halved with the critic's terms: lambda_gp relative to them
 
     def translate(self, source: torch.Tensor) -> torch.Tensor:
         with self.inference():

@@ -48,8 +48,10 @@ class Pix2PixTrainer(Trainer):
             real_ab = torch.cat([real_a, real_b], 1)
             loss_d_fake = self.gan_loss(self.call("D", fake_ab), False)
             loss_d_real = self.gan_loss(self.call("D", real_ab), True)
-            # the penalty (wgan-gp; zero otherwise) stays outside the halving: it carries lambda_gp once
-            loss_d = (loss_d_fake + loss_d_real) * 0.5 + self.gan_loss.penalty(self.call_d, real_ab, fake_ab)
+            # the reference halves D's loss; the penalty (wgan-gp; zero otherwise) is halved with it, so that it
+            # weighs lambda_gp against the critic's terms as in WGAN-GP, not twice that
+            penalty = self.gan_loss.penalty(self.call_d, real_ab, fake_ab)
+            loss_d = (loss_d_fake + loss_d_real + penalty) * 0.5
         self.backward(loss_d)
         self.update("D")
 
