@@ -3,7 +3,7 @@
 `pull(name)` downloads (resumed, verified) into the cache and imports the file into a run directory that every
 command reads; `resolve(name)` finds that run directory (a shipped model is made ready on first use).
 
-Cache (`$TRANSLATE_HOME`, default `~/.cache/translate`)::
+Cache (`translate.files.home()`: `$TRANSLATE_HOME`, else `$XDG_CACHE_HOME/translate`, else `~/.cache/translate`)::
 
     models/<name>/     run directory of a pulled (or shipped) model; `pix2pix/sat2map` -> `pix2pix--sat2map`
     downloads/         files being downloaded (`*.part` is resumed); `.hashes.json` pins unpublished hashes
@@ -26,16 +26,15 @@ from translate.zoo import importers
 from translate.zoo.cards import Card, find_card, load_catalogue
 from translate.zoo.download import (
     FIX,
+    HASHES,  # noqa: F401 (the record's file name, for callers of this module)
     DownloadError,
     download,
+    hash_record,
     pin_on_first_use,
     sha256_file,
 )
 
 log = logging.getLogger("translate")
-
-HASHES = ".hashes.json"
-
 
 # --------------------------------------------------------------------------------------------------- the cache
 
@@ -171,7 +170,7 @@ def pull(name: str, file: str | os.PathLike[str] | None = None, force: bool = Fa
         return target
     url, pinned = card.source["url"], card.source["sha256"]
     key = url or card.name
-    record = home() / "downloads" / HASHES
+    record = hash_record()
     if file is not None:
         path, fetched = Path(file), False
         if not path.is_file():
