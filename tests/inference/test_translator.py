@@ -19,7 +19,7 @@ from translate.errors import CheckpointError, TranslateError
 from translate.inference.translator import load, Translator
 from translate.config import build_generator
 from translate.inference.batch import collect_inputs, predict_files
-from translate.zoo.pull import resolve_run
+from translate.zoo.pull import open_run
 from translate.rundir import save_networks, write_config
 from translate.inference.tiling import axis_weights, round_tile, run_tiled, tile_starts
 from translate.models.base import Generator
@@ -128,13 +128,14 @@ def test_a_checkpoint_file_picks_its_tag_and_unknown_runs_are_named(tmp_path: Pa
     make_run(tmp_path / "run", RESNET, seed=1, tag="step_0000005")
     x = torch.rand(1, 3, 16, 16) * 2 - 1
     latest, older = load(run), load(run / "checkpoints" / "step_0000005.safetensors")
-    assert resolve_run(run / "checkpoints" / "step_0000005.safetensors") == (run, "step_0000005")
+    found = open_run(run / "checkpoints" / "step_0000005.safetensors")
+    assert (found.run, found.tag) == (run, "step_0000005")
     assert not torch.allclose(latest(x), older(x))
     with pytest.raises(CheckpointError, match="no run directory or catalogue model 'no/such/run'"):
-        resolve_run("no/such/run")
+        open_run("no/such/run")
     (tmp_path / "file.txt").write_text("x")
     with pytest.raises(CheckpointError, match="not a run directory"):
-        resolve_run(tmp_path / "file.txt")
+        open_run(tmp_path / "file.txt")
 
 
 def test_direction_picks_the_cyclegan_generator_and_single_g_runs_refuse_btoa(tmp_path: Path) -> None:

@@ -24,8 +24,7 @@ from translate.device import choose_device, choose_precision
 from translate.errors import CheckpointError, ConfigError
 from translate.inference.tiling import round_tile, run_tiled
 from translate.models.layers import set_dropout
-from translate.rundir import load_network_state, network_names, read_config
-from translate.zoo.pull import resolve_run
+from translate.zoo.pull import open_run
 
 if TYPE_CHECKING:
     from translate.models.base import Generator
@@ -67,18 +66,18 @@ def load(
     precision: str = "auto",
     tag: str | None = None,
 ) -> "Translator":
-    """A ready Translator from a run directory (or a checkpoint file in one): CycleGAN's G_A or G_B, else G.
+    """A ready Translator from a run directory (or a checkpoint file in one) or a catalogue name: CycleGAN's
+    G_A or G_B, else G. A shipped catalogue model is read straight from the package (nothing is written).
 
     `keep_dropout` keeps pix2pix's dropout noise on at test time; norms are always in eval mode.
     """
-    run_dir, file_tag = resolve_run(run)
-    tag = tag or file_tag
     if direction not in ("AtoB", "BtoA"):
         raise ConfigError(f"direction '{direction}': use AtoB or BtoA")
-    raw = read_config(run_dir)
+    found = open_run(run, tag)
+    raw = found.config
     config = from_run(raw)
     in_channels, out_channels = run_channels(raw, config)
-    names = network_names(run_dir, tag)
+    names = found.network_names()
     if "G_A" in names and "G_B" in names:
         net = "G_A" if direction == "AtoB" else "G_B"
         if direction == "BtoA":
@@ -86,22 +85,24 @@ def load(
     elif "G" in names:
         if direction == "BtoA":
             raise CheckpointError(
-                f"{run_dir} has one generator (G), which translates only A to B; --direction BtoA needs a CycleGAN "
-                "run (G_A and G_B); for B to A train with data.direction = \"BtoA\""
+                f"{found.label} has one generator (G), which translates only A to B; --direction BtoA needs a "
+                "CycleGAN run (G_A and G_B); for B to A train with data.direction = \"BtoA\""
             )
         net = "G"
     else:
-        raise CheckpointError(f"{run_dir}: checkpoint '{tag}' holds no generator (G, or G_A and G_B); it has {names}")
+        raise CheckpointError(f"{found.label}: checkpoint '{found.tag}' holds no generator (G, or G_A and G_B); "
+                              f"it has {names}")
     generator = build_generator(without_pretrained(config), in_channels, out_channels)
     try:
-        generator.load_state_dict(load_network_state(run_dir, net, tag))
+        generator.load_state_dict(found.state(net))
     except RuntimeError as e:
         first = str(e).strip().splitlines()[0]
-        raise CheckpointError(f"{run_dir}: {net} does not fit its config.toml ({first})") from None
+        raise CheckpointError(f"{found.label}: {net} does not fit its config ({first})") from None
     device = choose_device(device)
     return Translator(
         generator, config, in_channels=in_channels, out_channels=out_channels, device=device,
-        keep_dropout=keep_dropout, precision=choose_precision(precision, device), run=run_dir, network=net,
+        keep_dropout=keep_dropout, precision=choose_precision(precision, device), run=found.run, network=net,
+        source=found.label,
     )
 
 
@@ -126,6 +127,7 @@ class Translator:
         precision: torch.dtype | None = None,
         run: Path | None = None,
         network: str = "G",
+        source: str = "",
     ) -> None:
 
         self.device = torch.device(device)
@@ -133,10 +135,11 @@ class Translator:
         set_dropout(self.generator, keep_dropout)
         self.config, self.in_channels, self.out_channels = config, in_channels, out_channels
         self.precision, self.run, self.network = precision, run, network
+        self.source = source or (str(run) if run else "generator")  # the run folder, or a catalogue name
         self.bgr = config.get("data", {}).get("channel_order", "RGB") == "BGR"
 
     def __repr__(self) -> str:
-        return (f"Translator({self.run or 'generator'}:{self.network}, {self.in_channels}->{self.out_channels} "
+        return (f"Translator({self.source}:{self.network}, {self.in_channels}->{self.out_channels} "
                 f"channels, {self.device}, {'bf16' if self.precision else 'fp32'})")
 
     def _autocast(self) -> contextlib.AbstractContextManager[Any]:
