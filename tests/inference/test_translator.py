@@ -110,6 +110,34 @@ def test_translator_is_deterministic_unless_dropout_is_kept(tmp_path: Path) -> N
     assert not any(m.training for m in noisy.generator.modules() if isinstance(m, nn.BatchNorm2d))
 
 
+def test_reference_test_mode_uses_batch_statistics_and_dropout_without_moving_the_weights(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "run")
+    x = torch.rand(2, 3, 64, 64) * 2 - 1
+    plain, reference = load(run), load(run, test_mode="reference")
+    assert (plain.test_mode, reference.test_mode) == ("eval", "reference")
+    running = {k: v.clone() for k, v in reference.generator.state_dict().items()}
+    assert not torch.equal(reference(x), reference(x))  # dropout on, as the reference's test.py has it
+    for key, value in reference.generator.state_dict().items():
+        torch.testing.assert_close(value, running[key], atol=0, rtol=0, msg=f"{key} moved")
+    bn = [m for m in reference.generator.modules() if isinstance(m, nn.BatchNorm2d)]
+    assert bn and all(m.training for m in bn)
+    expected = load(run).generator  # by hand: train mode, batch statistics, on a copy whose statistics may move
+    expected.train()
+    torch.manual_seed(1)
+    with torch.no_grad():
+        by_hand = expected(x)
+    torch.manual_seed(1)
+    torch.testing.assert_close(reference(x), by_hand)
+    noise_image(0, (32, 32)).save(tmp_path / "a.png")
+    outputs = {}
+    for mode in ("eval", "reference"):
+        result = invoke("predict", run, tmp_path / "a.png", "--out", tmp_path / mode, "--test-mode", mode, "-q")
+        assert result.exit_code == 0, result.output
+        outputs[mode] = np.asarray(Image.open(tmp_path / mode / "a.png"))
+    assert not np.array_equal(outputs["eval"], outputs["reference"])
+    np.testing.assert_array_equal(outputs["eval"], np.asarray(plain(noise_image(0, (32, 32)))))
+
+
 def test_precision_auto_is_fp32_on_a_cpu_without_bf16_kernels(tmp_path: Path) -> None:
     from translate.device import device_kind
 

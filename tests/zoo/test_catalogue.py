@@ -151,6 +151,9 @@ def test_every_real_card_is_valid_and_names_only_registered_parts(monkeypatch: p
         assert card.source["url"] == f"http://vllab1.ucmerced.edu/~yli62/CartoonGAN/pytorch_pth/{style}_net_G_float.pth"
         assert card.source["format"] == "cartoongan" and card["input"]["channel_order"] == "BGR"
         assert card["generator"]["name"] == "cartoon"
+    for name in PIX2PIX:  # as their authors run them: test.py without --eval
+        assert catalogue["pix2pix/" + name if name in CYCLEGAN else name]["input"]["test_mode"] == "reference"
+    assert all(catalogue[name]["input"]["test_mode"] == "eval" for name in SHIPPED)  # how their metrics were made
     assert catalogue["style_monet"]["input"]["direction"] == "BtoA"
     assert catalogue["pix2pix/facades_label2photo"]["input"]["direction"] == "BtoA"
 
@@ -289,6 +292,8 @@ def test_known_but_not_pulled_and_unknown_names() -> None:
         ({"metrics_note": ""}, "needs a metrics_note"),
         ({"metrics": {"fid": 40.0}}, "need the metrics_command"),
         ({"style": "shinkay"}, "style 'shinkay' is not one of"),
+        ({"input": {"channel_order": "RGB", "value_range": [-1, 1], "direction": "AtoB", "test_mode": "train"}},
+         "input.test_mode is 'train'; choose one of: eval, reference"),
     ],
 )
 def test_bad_cards_are_refused_naming_the_file(change: dict, message: str) -> None:
@@ -422,6 +427,31 @@ def test_a_pix2pix_unet_is_pulled_with_its_direction(server, cards: Path) -> Non
     run = pull.pull("facades", progress=False)
     assert read_config(run)["data"]["direction"] == "BtoA" and read_config(run)["model"] == "pix2pix"
     same_outputs(load_generator(run), theirs, (32, 32))
+
+
+def test_a_card_in_reference_test_mode_runs_as_the_references_test_py(server, cards: Path) -> None:
+    import translate
+
+    theirs = randomised(RefUnet(3, 3, num_downs=5, ngf=8))  # no dropout: the batch statistics alone differ
+    server.files["/facades.pth"] = to_bytes(theirs.state_dict())
+    write_card(cards, "facades-ref", url=server.url("/facades.pth"), trainer="pix2pix",
+               generator={"name": "unet", "width": 8, "depth": 5, "norm": "batch", "dropout": False},
+               input={"channel_order": "RGB", "value_range": [-1.0, 1.0], "direction": "AtoB",
+                      "test_mode": "reference"})
+    pull.pull("facades-ref", progress=False)
+    reference, evaluated = translate.load("facades-ref"), translate.load("facades-ref", test_mode="eval")
+    assert (reference.test_mode, evaluated.test_mode) == ("reference", "eval") and "reference mode" in repr(reference)
+    x = torch.rand(1, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        by_running = theirs.eval()(x.clone())
+        by_batch = theirs.train()(x.clone())  # test.py without --eval: the network in train mode (last: it moves
+        # the running statistics, as the reference's test.py does to its own copy)
+    torch.testing.assert_close(reference(x), by_batch, atol=1e-5, rtol=0)
+    torch.testing.assert_close(reference(x), by_batch, atol=1e-5, rtol=0)  # its running statistics were not moved
+    torch.testing.assert_close(evaluated(x), by_running, atol=1e-5, rtol=0)
+    assert not torch.allclose(by_batch, by_running, atol=1e-3)
+    with pytest.raises(ConfigError, match="test mode 'train': use eval or reference"):
+        translate.load("facades-ref", test_mode="train")
 
 
 def test_a_cartoongan_file_is_pulled_and_reproduces_the_authors_outputs(server, cards: Path) -> None:

@@ -335,9 +335,12 @@ def evaluate_run(
     data: str | Path | None = None,
     *,
     device: torch.device | str = "cpu",
+    test_mode: str | None = None,
     **options: Any,
 ) -> dict[str, Any]:
     """Evaluate a run directory, a catalogue model or a baseline on a style or a data folder.
+
+    `test_mode` ("eval" or "reference") is `load`'s: default a catalogue model's card's, else eval.
 
     A run is scored on its own data (its config's [data] table) unless `style` or `data` say otherwise;
     a baseline on `style`, `data`, or else the coloring style. `options` are `evaluate`'s.
@@ -353,9 +356,12 @@ def evaluate_run(
     else:
         assert run is not None
         config = run_data_config(run.config, style)
-        fn = run_translator(run_or_baseline, device)
+        translator = load(run_or_baseline, direction="AtoB", device=device, test_mode=test_mode)
+        fn = translator.translate_tensor
     report = evaluate(fn, config, data=data, device=device, name=str(run_or_baseline), **options)
     report["kind"] = kind
+    if kind == "run":
+        report["test_mode"] = translator.test_mode  # eval, or reference (batch statistics, dropout on)
     return report
 
 
@@ -369,9 +375,3 @@ def run_data_config(raw: dict[str, Any], style: str | None) -> dict[str, Any]:
         config["data"] = cfg.merge(cfg.DEFAULTS["data"], {**style_data, **channels})
         config["style"] = style
     return config
-
-
-def run_translator(run: str | Path, device: torch.device | str) -> Translate:
-    """The run's A -> B generator as a function of a batch (translate.inference.translator loads it; `run` may be a
-    checkpoint file or a catalogue name too)."""
-    return load(run, direction="AtoB", device=device).translate_tensor

@@ -24,6 +24,7 @@ from translate.device import choose_device, choose_precision
 from translate.errors import CheckpointError, ConfigError
 from translate.inference.tiling import round_tile, run_tiled
 from translate.models.layers import set_dropout
+from translate.zoo.cards import TEST_MODES
 from translate.zoo.pull import open_run
 
 if TYPE_CHECKING:
@@ -66,14 +67,20 @@ def load(
     keep_dropout: bool = False,
     precision: str = "auto",
     tag: str | None = None,
+    test_mode: str | None = None,
 ) -> "Translator":
     """A ready Translator from a run directory (or a checkpoint file in one) or a catalogue name: CycleGAN's
     G_A or G_B, else G. A shipped catalogue model is read straight from the package (nothing is written).
 
-    `keep_dropout` keeps pix2pix's dropout noise on at test time; norms are always in eval mode.
+    `test_mode`: "eval" (batch norm's running statistics, dropout off) or "reference" (as the reference's test.py
+    runs pix2pix by default, without --eval: each forward pass normalised by its own batch statistics, dropout
+    on); default: a catalogue model's card's `input.test_mode`, else "eval". `keep_dropout` keeps pix2pix's
+    dropout noise on in eval mode.
     """
     if direction not in ("AtoB", "BtoA"):
         raise ConfigError(f"direction '{direction}': use AtoB or BtoA")
+    if test_mode not in (None, *TEST_MODES):
+        raise ConfigError(f"test mode '{test_mode}': use {' or '.join(TEST_MODES)}")
     found = open_run(run, tag)
     raw = found.config
     config = from_run(raw)
@@ -103,8 +110,20 @@ def load(
     return Translator(
         generator, config, in_channels=in_channels, out_channels=out_channels, device=device,
         keep_dropout=keep_dropout, precision=choose_precision(precision, device), run=found.run, network=net,
-        source=found.label,
+        source=found.label, test_mode=test_mode or found.test_mode,
     )
+
+
+def set_batch_statistics(module: torch.nn.Module, active: bool) -> torch.nn.Module:
+    """Batch norms normalise by each batch's own statistics (`active`, as a network in train mode does, which is
+    how the reference's test.py runs pix2pix without --eval) or by their running ones; the running statistics
+    are never updated, so the weights stay as loaded."""
+    for m in module.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            m.train(active)
+            # train mode with no tracking: batch statistics, running ones left alone; eval mode uses them again
+            m.track_running_stats = not active and m.running_mean is not None
+    return module
 
 
 # ------------------------------------------------------------------------------------- the Translator
@@ -123,6 +142,9 @@ class Translator:
       is still read as [-1, 1] (a bright image is that too), with a warning once, since a [0, 1] image passed by
       mistake looks so: pass `x * 2 - 1`, or a uint8 tensor.
 
+    `test_mode` "reference" normalises every forward pass by its own batch statistics, as the reference's test.py
+    does: results then depend on what is in the batch (one image, or one tile), as they do there.
+
     The network's own conventions (the card's: channel order, [-1, 1], the size multiple it pads to) are applied
     here; to use `translator.generator` (a plain nn.Module) directly, wrap it in `preprocess` and `postprocess`.
     """
@@ -139,11 +161,14 @@ class Translator:
         run: Path | None = None,
         network: str = "G",
         source: str = "",
+        test_mode: str = "eval",
     ) -> None:
 
         self.device = torch.device(device)
         self.generator = generator.to(self.device).eval()
-        set_dropout(self.generator, keep_dropout)
+        self.test_mode = test_mode
+        set_dropout(self.generator, keep_dropout or test_mode == "reference")
+        set_batch_statistics(self.generator, test_mode == "reference")
         self.config, self.in_channels, self.out_channels = config, in_channels, out_channels
         self.precision, self.run, self.network = precision, run, network
         self.source = source or (str(run) if run else "generator")  # the run folder, or a catalogue name
@@ -152,7 +177,7 @@ class Translator:
 
     def __repr__(self) -> str:
         return (f"Translator({self.source}:{self.network}, {self.in_channels}->{self.out_channels} "
-                f"channels, {self.device}, {'bf16' if self.precision else 'fp32'})")
+                f"channels, {self.device}, {'bf16' if self.precision else 'fp32'}, {self.test_mode} mode)")
 
     # ------------------------------------------------------------------------------ the network's conventions
 

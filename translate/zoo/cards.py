@@ -35,7 +35,9 @@ TOP_KEYS: dict[str, Any] = {
 SOURCE_KEYS: dict[str, Any] = {"format": None, "url": "", "sha256": "", "file": "", "network": "G"}
 INPUT_KEYS: dict[str, Any] = {
     "channel_order": None, "value_range": None, "direction": None, "in_channels": 3, "out_channels": 3, "size": 256,
+    "test_mode": "eval",
 }
+TEST_MODES = ("eval", "reference")  # norms' running statistics, no dropout | the reference test.py: batch ones, dropout
 CATALOGUE_ROOTS = (
     Path(__file__).resolve().parents[1] / "catalogue",  # a wheel: setup.cfg maps registry/ to translate/catalogue
     Path(__file__).resolve().parents[2] / "registry",  # a source checkout or an editable install
@@ -198,7 +200,7 @@ def check_card(raw: dict[str, Any], path: Path, check_parts: bool = True) -> Car
 
     inputs = card["input"] = _fill(card["input"], INPUT_KEYS, f"{where} [input]")
     for key, allowed in (("channel_order", ("RGB", "BGR")), ("direction", ("AtoB", "BtoA")),
-                         ("in_channels", (1, 3)), ("out_channels", (1, 3))):
+                         ("in_channels", (1, 3)), ("out_channels", (1, 3)), ("test_mode", TEST_MODES)):
         if inputs[key] not in allowed:
             raise ConfigError(f"{where}: input.{key} is {inputs[key]!r}; choose one of: {', '.join(map(str, allowed))}")
     if inputs["value_range"] != [-1, 1]:

@@ -100,6 +100,7 @@ class Found:
     run: Path | None  # the run directory; None for a shipped model read from the package
     label: str  # for messages: the run folder, or the catalogue name
     networks: dict[str, str] | None = None  # network name -> its prefix in `checkpoint`; None: the names saved
+    test_mode: str = "eval"  # how it runs at test time by default: a catalogue model's card says (input.test_mode)
 
     def network_names(self) -> list[str]:
         """The networks this source holds (G, or G_A and G_B, ...)."""
@@ -176,9 +177,10 @@ def open_run(name_or_path: str | os.PathLike[str], tag: str | None = None) -> Fo
             run = model_dir(card)  # pulled (a shipped model only when pulled from this very card)
         elif card.shipped:
             return Found(shipped_config(card), shipped_weights(card), tag, None, card.name,
-                         networks={"G": card.source["network"]})
+                         networks={"G": card.source["network"]}, test_mode=card["input"]["test_mode"])
         else:
             raise TranslateError(not_pulled_message(card))
+        return Found(read_config(run), weights_path(run, tag), tag, run, str(run), test_mode=card["input"]["test_mode"])
     return Found(read_config(run), weights_path(run, tag), tag, run, str(run))
 
 
