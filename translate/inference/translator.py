@@ -191,7 +191,7 @@ class Translator:
         """Height and width the network's aligned forward needs to be multiples of (`generator` pads to it)."""
         return int(getattr(self.generator, "size_multiple", 1))
 
-    def to(self, device: torch.device | str) -> "Translator":
+    def to(self, device: torch.device | str) -> Translator:
         """Move the generator to `device` (e.g. "cuda", "cpu"); returns the translator itself, as nn.Module does."""
         self.device = choose_device(device)  # a device this machine lacks is a one-line error
         self.generator.to(self.device)
