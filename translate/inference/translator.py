@@ -1,7 +1,7 @@
 """Any-size inference from a run directory or a catalogue name: `load(run) -> Translator`.
 
-A Translator holds one generator in eval mode (dropout optionally kept on, pix2pix's noise) and translates
-PIL images, numpy arrays or tensors of any size: the generator pads to its multiple and crops back. Large
+A Translator holds one generator in eval mode (dropout optionally kept on, pix2pix's noise), or in the reference's
+test mode (batch statistics, dropout on), and translates PIL images, numpy arrays or tensors of any size: the generator pads to its multiple and crops back. Large
 images go through `translate.inference.tiling` in overlapping tiles; files and folders through
 `translate.inference.batch`.
 """
@@ -164,6 +164,8 @@ class Translator:
         test_mode: str = "eval",
     ) -> None:
 
+        if test_mode not in TEST_MODES:
+            raise ValueError(f"test_mode '{test_mode}': use {' or '.join(TEST_MODES)}")
         self.device = torch.device(device)
         self.generator = generator.to(self.device).eval()
         self.test_mode = test_mode
