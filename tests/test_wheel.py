@@ -38,7 +38,7 @@ def test_wheel_in_a_fresh_venv_lists_the_catalogue(tmp_path: Path) -> None:
     env.update(TRANSLATE_HOME=str(tmp_path / "home"), PIP_DISABLE_PIP_VERSION_CHECK="1", PIP_NO_INPUT="1")
     run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-q",
          "-w", str(tmp_path / "dist"), str(src)], tmp_path, env)
-    wheel = next((tmp_path / "dist").glob("translate-*.whl"))
+    wheel = next((tmp_path / "dist").glob("translate_zoo-*.whl"))  # the distribution is translate-zoo
 
     # The new venv sees the packages the tests run with (torch, pip, ...) through a .pth file naming this
     # interpreter's site folders: --system-site-packages would reach only the base interpreter's, which lack
@@ -58,6 +58,9 @@ def test_wheel_in_a_fresh_venv_lists_the_catalogue(tmp_path: Path) -> None:
                  "print(translate.__file__); print(z.catalogue_dir()); print(c.configs_dir())"], work, env)
     for line in where.stdout.split():
         assert Path(line).resolve().is_relative_to(venv.resolve()), where.stdout
+    named = run([python, "-c", "import importlib.metadata as m; print(m.version('translate-zoo'))"], work, env)
+    version = run([python, "-m", "translate", "--version"], work, env).stdout.strip()
+    assert version == f"translate {named.stdout.strip()}", version
     listing = json.loads(run([python, "-m", "translate", "models", "--json"], work, env).stdout)
     rows = {row["name"]: row for row in listing["catalogue"]}
     assert {"horse2zebra", "pix2pix/sat2map", "cyclegan/sat2map", "cartoongan-shinkai"} <= set(rows)

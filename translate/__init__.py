@@ -21,6 +21,30 @@ if TYPE_CHECKING:
     from translate.inference.translator import Translator, load
 
 
+def list_models(pattern: str = "*", on_this_machine: bool = False) -> list[str]:
+    """The catalogue's model names (trained weights, as `timm.list_models(pretrained=True)`), sorted; `pattern`
+    filters them shell-style ("scenes-*", "*2zebra"); `on_this_machine` keeps those shipped or pulled.
+
+    `translate.load(name)` takes any of them; one not on this machine yet is fetched by `translate.pull(name)`.
+    """
+    import fnmatch
+
+    from translate.zoo.cards import load_catalogue
+    from translate.zoo.pull import on_this_machine as here
+
+    cards = load_catalogue(check_parts=False)  # names only: no torch (translate.load checks the one it builds)
+    return sorted(name for name, card in cards.items()
+                  if fnmatch.fnmatchcase(name, pattern) and (not on_this_machine or here(card)))
+
+
+def pull(name: str, file: str | None = None, force: bool = False, progress: bool = True) -> Any:
+    """Download the catalogue model `name` (or take the local `file`), verify it and make it ready for `load`;
+    returns its run directory in the cache (`translate pull NAME` on the command line)."""
+    from translate.zoo.pull import pull as pull_model
+
+    return pull_model(name, file=file, force=force, progress=progress)
+
+
 def __getattr__(name: str) -> Any:
     # load and Translator need torch: imported on first use, so that `import translate` (and the CLI) stay quick.
     if name in ("Translator", "load"):
@@ -40,7 +64,9 @@ __all__ = [
     "TranslateError",
     "Translator",
     "create",
+    "list_models",
     "list_names",
     "load",
+    "pull",
     "registry",
 ]

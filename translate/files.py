@@ -19,11 +19,15 @@ if TYPE_CHECKING:
     import torch
 
 HOME_ENV = "TRANSLATE_HOME"
+XDG_CACHE_ENV = "XDG_CACHE_HOME"
 
 
 def home() -> Path:
-    """translate's user cache (catalogue models, downloads, judges): `$TRANSLATE_HOME`, default `~/.cache/translate`."""
-    return Path(os.environ.get(HOME_ENV) or Path.home() / ".cache" / "translate")
+    """translate's user cache (catalogue models, downloads and their hash pins, judges): `$TRANSLATE_HOME`, else
+    `$XDG_CACHE_HOME/translate`, else `~/.cache/translate` (torch.hub and Hugging Face honour XDG_CACHE_HOME too)."""
+    if os.environ.get(HOME_ENV):
+        return Path(os.environ[HOME_ENV])
+    return Path(os.environ.get(XDG_CACHE_ENV) or Path.home() / ".cache") / "translate"
 
 
 @contextlib.contextmanager

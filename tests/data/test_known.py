@@ -13,8 +13,9 @@ import pytest
 from tests.conftest import noise_image, write_ab
 from tests.zoo.test_download import FileServer, no_proxy  # noqa: F401 (autouse: keep requests off any proxy)
 
+from translate import files
 from translate.data.known import KNOWN, download_dataset, find_dataset, safe_extract
-from translate.zoo.download import DownloadError
+from translate.zoo.download import DownloadError, hash_record
 from translate.errors import DataError, TranslateError
 
 
@@ -49,6 +50,18 @@ def member(name: str, kind: bytes = tarfile.REGTYPE, link: str = "") -> tarfile.
     info = tarfile.TarInfo(name)
     info.type, info.linkname, info.size = kind, link, 1 if kind == tarfile.REGTYPE else 0
     return info
+
+
+@pytest.fixture(autouse=True)
+def home(monkeypatch, tmp_path) -> Path:
+    """A tmp user cache: the hashes pinned at first download live there, not in the --out folder."""
+    monkeypatch.setenv(files.HOME_ENV, str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+def pins() -> dict[str, str]:
+    record = hash_record()
+    return json.loads(record.read_text()) if record.exists() else {}
 
 
 @pytest.fixture
@@ -93,7 +106,7 @@ def test_download_paired_tar_from_local_server(server, tmp_path):
     data = download_dataset("pix2pix/facades", root, progress=False)
     assert data == root / "pix2pix" / "facades"
     assert sorted(p.name for p in data.iterdir()) == ["test", "train"] and len(list((data / "train").iterdir())) == 3
-    assert set(json.loads((root / ".hashes.json").read_text())) == {"pix2pix/facades"}
+    assert set(pins()) == {"data set pix2pix/facades"} and not (root / ".hashes.json").exists()
     assert not (root / "pix2pix-facades.tar.gz").exists()  # the archive goes once extracted
     assert [p.name for p in (root / "pix2pix").iterdir()] == ["facades"]  # no work folder left behind
     assert download_dataset("pix2pix/facades", root, progress=False) == data
@@ -113,6 +126,16 @@ def test_unpaired_zip_from_server_then_a_different_file_is_refused(server, tmp_p
         download_dataset("horse2zebra", root, file=other, progress=False, force=True)
     assert len(list((data / "trainA").iterdir())) == 3  # the data already there is untouched
     assert other.exists()  # a file the user passed is never deleted
+
+
+def test_a_new_out_folder_does_not_trust_a_first_download_again(server, tmp_path, home):
+    server.files["/horse2zebra.zip"] = horse_zip(tmp_path / "h.zip").read_bytes()
+    download_dataset("horse2zebra", tmp_path / "one", progress=False)
+    assert (home / "downloads" / ".hashes.json").is_file()
+    server.files["/horse2zebra.zip"] = horse_zip(tmp_path / "changed.zip", seed=100).read_bytes()
+    with pytest.raises(DownloadError, match="differs"):
+        download_dataset("horse2zebra", tmp_path / "two", progress=False)
+    assert not (tmp_path / "two" / "horse2zebra").exists() and not (tmp_path / "two" / ".hashes.json").exists()
 
 
 def test_local_file_instead_of_download(tmp_path):
@@ -145,7 +168,7 @@ def test_unsafe_tar_refused(tmp_path, members):
     assert "\n" not in str(info.value)
     assert not (root / "pix2pix" / "facades").exists() and list((root / "pix2pix").iterdir()) == []
     assert not (tmp_path / "root" / "evil.png").exists() and not Path("/tmp/translate-test-evil.png").exists()
-    assert not (root / ".hashes.json").exists()  # a refused first file is not pinned
+    assert pins() == {}  # a refused first file is not pinned
 
 
 @pytest.mark.parametrize("name", ["../evil.png", "/abs/evil.png"])
@@ -175,7 +198,7 @@ def test_archive_without_images_is_not_installed(tmp_path):
         zf.writestr("horse2zebra/readme.txt", "no images here")
     with pytest.raises(DataError, match="does not hold a usable horse2zebra"):
         download_dataset("horse2zebra", tmp_path / "d", file=archive, progress=False)
-    assert not (tmp_path / "d" / "horse2zebra").exists() and not (tmp_path / "d" / ".hashes.json").exists()
+    assert not (tmp_path / "d" / "horse2zebra").exists() and pins() == {}
     good = download_dataset("horse2zebra", tmp_path / "d", file=horse_zip(tmp_path / "h.zip"), progress=False)
     assert (good / "trainA").is_dir()  # the bad first file did not lock out the good one
     not_archive = tmp_path / "plain.zip"

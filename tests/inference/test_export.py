@@ -107,7 +107,7 @@ def test_torchscript_round_trip_at_any_batch_and_size(tmp_path: Path, name: str)
 
 @pytest.mark.parametrize("name", sorted(GENERATORS))
 def test_onnx_round_trip_at_any_batch_and_size(tmp_path: Path, name: str) -> None:
-    pytest.importorskip("onnxruntime", reason="ONNX export needs onnxruntime: pip install 'translate[onnx]'")
+    pytest.importorskip("onnxruntime", reason="ONNX export needs onnxruntime: pip install 'translate-zoo[onnx]'")
     run = make_run(tmp_path / "run", GENERATORS[name], in_channels=1)
     diff = export(run, tmp_path / "model.onnx", "onnx")
     assert diff < 1e-4
@@ -154,7 +154,7 @@ def test_missing_onnx_is_one_line_with_the_install_command(tmp_path: Path, monke
     run = make_run(tmp_path / "run", GENERATORS["resnet"])
     monkeypatch.setattr(builtins, "__import__", no_onnx)
     result = CliRunner().invoke(main, ["export", str(run), "--format", "onnx", "--out", str(tmp_path / "m.onnx")])
-    assert result.exit_code == 1 and 'pip install "translate[onnx]"' in result.output
+    assert result.exit_code == 1 and 'pip install "translate-zoo[onnx]"' in result.output
     assert len(result.output.strip().splitlines()) == 1 and not (tmp_path / "m.onnx").exists()
 
 
@@ -203,7 +203,7 @@ def test_torchscript_files_carry_their_conventions(tmp_path: Path) -> None:
 
 
 def test_onnx_files_carry_their_conventions(tmp_path: Path) -> None:
-    pytest.importorskip("onnxruntime", reason="ONNX export needs onnxruntime: pip install 'translate[onnx]'")
+    pytest.importorskip("onnxruntime", reason="ONNX export needs onnxruntime: pip install 'translate-zoo[onnx]'")
     import onnx
 
     run = make_run(tmp_path / "run", GENERATORS["resnet"], in_channels=1, channel_order="BGR")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +22,7 @@ from translate.errors import CheckpointError, TranslateError
 from translate.inference.translator import load, Translator
 from translate.config import build_generator
 from translate.inference.batch import collect_inputs, predict_files
-from translate.zoo.pull import resolve_run
+from translate.zoo.pull import open_run
 from translate.rundir import save_networks, write_config
 from translate.inference.tiling import axis_weights, round_tile, run_tiled, tile_starts
 from translate.models.base import Generator
@@ -109,6 +112,34 @@ def test_translator_is_deterministic_unless_dropout_is_kept(tmp_path: Path) -> N
     assert not any(m.training for m in noisy.generator.modules() if isinstance(m, nn.BatchNorm2d))
 
 
+def test_reference_test_mode_uses_batch_statistics_and_dropout_without_moving_the_weights(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "run")
+    x = torch.rand(2, 3, 64, 64) * 2 - 1
+    plain, reference = load(run), load(run, test_mode="reference")
+    assert (plain.test_mode, reference.test_mode) == ("eval", "reference")
+    running = {k: v.clone() for k, v in reference.generator.state_dict().items()}
+    assert not torch.equal(reference(x), reference(x))  # dropout on, as the reference's test.py has it
+    for key, value in reference.generator.state_dict().items():
+        torch.testing.assert_close(value, running[key], atol=0, rtol=0, msg=f"{key} moved")
+    bn = [m for m in reference.generator.modules() if isinstance(m, nn.BatchNorm2d)]
+    assert bn and all(m.training for m in bn)
+    expected = load(run).generator  # by hand: train mode, batch statistics, on a copy whose statistics may move
+    expected.train()
+    torch.manual_seed(1)
+    with torch.no_grad():
+        by_hand = expected(x)
+    torch.manual_seed(1)
+    torch.testing.assert_close(reference(x), by_hand)
+    noise_image(0, (32, 32)).save(tmp_path / "a.png")
+    outputs = {}
+    for mode in ("eval", "reference"):
+        result = invoke("predict", run, tmp_path / "a.png", "--out", tmp_path / mode, "--test-mode", mode, "-q")
+        assert result.exit_code == 0, result.output
+        outputs[mode] = np.asarray(Image.open(tmp_path / mode / "a.png"))
+    assert not np.array_equal(outputs["eval"], outputs["reference"])
+    np.testing.assert_array_equal(outputs["eval"], np.asarray(plain(noise_image(0, (32, 32)))))
+
+
 def test_precision_auto_is_fp32_on_a_cpu_without_bf16_kernels(tmp_path: Path) -> None:
     from translate.device import device_kind
 
@@ -128,13 +159,14 @@ def test_a_checkpoint_file_picks_its_tag_and_unknown_runs_are_named(tmp_path: Pa
     make_run(tmp_path / "run", RESNET, seed=1, tag="step_0000005")
     x = torch.rand(1, 3, 16, 16) * 2 - 1
     latest, older = load(run), load(run / "checkpoints" / "step_0000005.safetensors")
-    assert resolve_run(run / "checkpoints" / "step_0000005.safetensors") == (run, "step_0000005")
+    found = open_run(run / "checkpoints" / "step_0000005.safetensors")
+    assert (found.run, found.tag) == (run, "step_0000005")
     assert not torch.allclose(latest(x), older(x))
     with pytest.raises(CheckpointError, match="no run directory or catalogue model 'no/such/run'"):
-        resolve_run("no/such/run")
+        open_run("no/such/run")
     (tmp_path / "file.txt").write_text("x")
     with pytest.raises(CheckpointError, match="not a run directory"):
-        resolve_run(tmp_path / "file.txt")
+        open_run(tmp_path / "file.txt")
 
 
 def test_direction_picks_the_cyclegan_generator_and_single_g_runs_refuse_btoa(tmp_path: Path) -> None:
@@ -163,6 +195,81 @@ def test_bgr_networks_get_rgb_in_and_out(tmp_path: Path) -> None:
     rgb, bgr = load(make_run(tmp_path / "rgb", RESNET)), load(make_run(tmp_path / "bgr", RESNET, channel_order="BGR"))
     x = torch.rand(1, 3, 16, 16) * 2 - 1
     torch.testing.assert_close(bgr(x), rgb(x.flip(1)).flip(1))
+
+
+def test_the_tensor_contract_converts_uint8_and_refuses_other_ranges(tmp_path: Path, caplog) -> None:
+    translator = load(make_run(tmp_path, RESNET))
+    image = noise_image(3, (20, 12))
+    as_uint8 = torch.from_numpy(np.asarray(image).copy()).permute(2, 0, 1)  # CHW uint8 0..255
+    out = translator(as_uint8)
+    assert out.dtype == torch.uint8 and out.shape == (3, 12, 20)
+    np.testing.assert_array_equal(out.permute(1, 2, 0).numpy(), np.asarray(translator(image)))
+    assert translator(as_uint8[None]).shape == (1, 3, 12, 20)
+    with pytest.raises(ValueError, match=r"got values in \[0, 255\]; pass x / 127.5 - 1"):
+        translator(as_uint8.float())
+    with pytest.raises(ValueError, match="got torch.uint8; pass it to the translator itself"):
+        translator.translate_tensor(as_uint8[None])
+    with pytest.raises(ValueError, match=r"float array in \[0, 1\], got values in \[-1"):
+        translator(np.asarray(image, np.float32) / 127.5 - 1)  # arrays are image-library [0, 1] floats
+    with pytest.raises(ValueError, match="or a uint8 tensor 0..255, got torch.int64"):
+        translator(torch.zeros(3, 8, 8, dtype=torch.int64))
+    # a float tensor none of whose values is negative: read as [-1, 1], with one warning naming the fix
+    zero_one = as_uint8.float() / 255
+    with caplog.at_level("WARNING", logger="translate"):
+        translator(zero_one)
+        translator(zero_one)
+    warnings = [r.getMessage() for r in caplog.records if "[0, 1]" in r.getMessage()]
+    assert len(warnings) == 1 and "x * 2 - 1" in warnings[0]
+
+
+@pytest.mark.parametrize("order", ["RGB", "BGR"])
+def test_preprocess_and_postprocess_give_the_plain_generator_the_cards_conventions(tmp_path: Path, order: str) -> None:
+    translator = load(make_run(tmp_path, RESNET, channel_order=order))
+    image = noise_image(5, (21, 13))
+    x = translator.preprocess(image)
+    assert x.shape == (1, 3, 13, 21) and x.dtype == torch.float32 and -1 <= float(x.min()) <= float(x.max()) <= 1
+    rgb = torch.from_numpy(np.asarray(image).copy()).permute(2, 0, 1).float() / 127.5 - 1
+    torch.testing.assert_close(x[0], rgb.flip(0) if order == "BGR" else rgb)  # the network's own channel order
+    assert translator.channel_order == order and translator.size_multiple >= 1
+    with torch.no_grad():
+        y = translator.generator(x)  # the plain nn.Module
+    np.testing.assert_array_equal(np.asarray(translator.postprocess(y, like=image)), np.asarray(translator(image)))
+    torch.testing.assert_close(translator.postprocess(y), translator(rgb).clamp(-1, 1)[None])
+    array = np.asarray(image)
+    np.testing.assert_array_equal(translator.postprocess(translator.generator(translator.preprocess(array)), array),
+                                  translator(array))
+
+
+def test_a_translator_moves_to_another_device_and_returns_itself(tmp_path: Path) -> None:
+    translator = load(make_run(tmp_path, RESNET))
+    assert translator.to("cpu") is translator and translator.device == torch.device("cpu")
+    assert next(translator.generator.parameters()).device == torch.device("cpu")
+    if torch.cuda.is_available():
+        moved = translator.to("cuda")
+        assert moved is translator and next(translator.generator.parameters()).is_cuda
+        assert translator(noise_image(0, (16, 16))).size == (16, 16)
+    with pytest.raises(TranslateError, match="no usable CUDA GPU") if not torch.cuda.is_available() else \
+            contextlib.nullcontext():
+        translator.to("cuda:0")
+
+
+def test_list_models_lists_the_catalogue_without_importing_torch() -> None:
+    import subprocess
+    import sys
+
+    code = ("import json, sys, translate; names = translate.list_models(); print(json.dumps([len(names), "
+            "'horse2zebra' in names, translate.list_models('scenes-s*'), 'torch' in sys.modules]))")
+    env = {k: v for k, v in os.environ.items() if k != "TRANSLATE_CATALOGUE"}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120,
+                         check=False)
+    assert out.returncode == 0, out.stderr
+    count, has_horse, shipped, torch_loaded = json.loads(out.stdout)
+    assert count > 20 and has_horse and not torch_loaded
+    assert shipped == ["scenes-shinkai", "scenes-shinkai-cartoongan", "scenes-sketch2photo"]
+    import translate
+
+    assert set(translate.list_models(on_this_machine=True)) >= {"scenes-shinkai", "scenes-coloring"}
 
 
 # ------------------------------------------------------------------------------------------------ tiles

@@ -151,6 +151,9 @@ def test_every_real_card_is_valid_and_names_only_registered_parts(monkeypatch: p
         assert card.source["url"] == f"http://vllab1.ucmerced.edu/~yli62/CartoonGAN/pytorch_pth/{style}_net_G_float.pth"
         assert card.source["format"] == "cartoongan" and card["input"]["channel_order"] == "BGR"
         assert card["generator"]["name"] == "cartoon"
+    for name in PIX2PIX:  # as their authors run them: test.py without --eval
+        assert catalogue["pix2pix/" + name if name in CYCLEGAN else name]["input"]["test_mode"] == "reference"
+    assert all(catalogue[name]["input"]["test_mode"] == "eval" for name in SHIPPED)  # how their metrics were made
     assert catalogue["style_monet"]["input"]["direction"] == "BtoA"
     assert catalogue["pix2pix/facades_label2photo"]["input"]["direction"] == "BtoA"
 
@@ -195,6 +198,42 @@ def test_shipped_scenes_models_run_offline_and_translate(monkeypatch: pytest.Mon
     assert model_error < 0.75 * copy_error, (model_error, copy_error)
 
 
+@pytest.mark.parametrize("name", list(SHIPPED))
+def test_a_shipped_model_read_from_the_package_is_the_one_its_pull_makes(monkeypatch: pytest.MonkeyPatch,
+                                                                         tmp_path: Path, name: str) -> None:
+    import translate
+
+    monkeypatch.delenv(zoo_cards.CATALOGUE_ENV)
+    shipped = translate.load(name)
+    x = torch.rand(1, shipped.in_channels, 24, 40) * 2 - 1
+    assert shipped.run is None and not (tmp_path / "home").exists()
+    run = pull.pull(name, progress=False)
+    pulled = translate.load(run)
+    assert from_run(pull.shipped_config(zoo_cards.find_card(name))) == from_run(read_config(run))
+    assert (shipped.in_channels, shipped.out_channels, shipped.bgr) == (pulled.in_channels, pulled.out_channels,
+                                                                        pulled.bgr)
+    torch.testing.assert_close(shipped(x), pulled(x))
+
+
+def test_predict_with_a_shipped_model_writes_nothing_to_a_read_only_cache(monkeypatch: pytest.MonkeyPatch,
+                                                                          tmp_path: Path) -> None:
+    from tests.conftest import noise_image
+
+    monkeypatch.delenv(zoo_cards.CATALOGUE_ENV)
+    (tmp_path / "plain-file").write_text("not a folder")
+    # root ignores permissions: a cache under a regular file is one that no one can create or write
+    monkeypatch.setenv(files.HOME_ENV, str(tmp_path / "plain-file" / "home"))
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    noise_image(0, (40, 24)).save(tmp_path / "photo.png")
+    before = sorted(p for p in tmp_path.rglob("*"))
+    result = CliRunner().invoke(main, ["predict", "scenes-shinkai", str(tmp_path / "photo.png"), "--out",
+                                       str(tmp_path / "out"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output and (tmp_path / "out" / "photo.png").is_file()
+    after = sorted(p for p in tmp_path.rglob("*") if not p.is_relative_to(tmp_path / "out"))
+    assert after == before
+
+
 def test_the_bare_shared_name_is_refused_with_both_choices(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(zoo_cards.CATALOGUE_ENV)
     with pytest.raises(TranslateError, match="name one: cyclegan/sat2map or pix2pix/sat2map"):
@@ -221,15 +260,18 @@ def test_models_lists_the_catalogue(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_known_but_not_pulled_and_unknown_names() -> None:
     write_card(zoo_cards.catalogue_dir(), "tiny", url="http://127.0.0.1:9/tiny.pth")
-    with pytest.raises(TranslateError, match=r"^model 'tiny' is not on this machine; run: translate pull tiny$"):
+    with pytest.raises(TranslateError, match=r"^model 'tiny' is not on this machine; run: translate pull tiny "
+                                             r"\(in Python: translate.pull\('tiny'\)\)$"):
         pull.resolve("tiny")
+    import translate
+
+    with pytest.raises(TranslateError, match=r"translate pull tiny \(in Python: translate.pull\('tiny'\)\)$"):
+        translate.load("tiny")
     assert pull.resolve("runs/no-such-run") is None
     with pytest.raises(UnknownNameError, match="did you mean 'tiny'"):
         zoo_cards.find_card("tyny")
-    from translate.zoo.pull import resolve_run
-
     with pytest.raises(CheckpointError, match="no run directory or catalogue model 'tyny'; did you mean 'tiny'"):
-        resolve_run("tyny")
+        pull.open_run("tyny")
 
 
 @pytest.mark.parametrize(
@@ -250,6 +292,8 @@ def test_known_but_not_pulled_and_unknown_names() -> None:
         ({"metrics_note": ""}, "needs a metrics_note"),
         ({"metrics": {"fid": 40.0}}, "need the metrics_command"),
         ({"style": "shinkay"}, "style 'shinkay' is not one of"),
+        ({"input": {"channel_order": "RGB", "value_range": [-1, 1], "direction": "AtoB", "test_mode": "train"}},
+         "input.test_mode is 'train'; choose one of: eval, reference"),
     ],
 )
 def test_bad_cards_are_refused_naming_the_file(change: dict, message: str) -> None:
@@ -385,6 +429,31 @@ def test_a_pix2pix_unet_is_pulled_with_its_direction(server, cards: Path) -> Non
     same_outputs(load_generator(run), theirs, (32, 32))
 
 
+def test_a_card_in_reference_test_mode_runs_as_the_references_test_py(server, cards: Path) -> None:
+    import translate
+
+    theirs = randomised(RefUnet(3, 3, num_downs=5, ngf=8))  # no dropout: the batch statistics alone differ
+    server.files["/facades.pth"] = to_bytes(theirs.state_dict())
+    write_card(cards, "facades-ref", url=server.url("/facades.pth"), trainer="pix2pix",
+               generator={"name": "unet", "width": 8, "depth": 5, "norm": "batch", "dropout": False},
+               input={"channel_order": "RGB", "value_range": [-1.0, 1.0], "direction": "AtoB",
+                      "test_mode": "reference"})
+    pull.pull("facades-ref", progress=False)
+    reference, evaluated = translate.load("facades-ref"), translate.load("facades-ref", test_mode="eval")
+    assert (reference.test_mode, evaluated.test_mode) == ("reference", "eval") and "reference mode" in repr(reference)
+    x = torch.rand(1, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        by_running = theirs.eval()(x.clone())
+        by_batch = theirs.train()(x.clone())  # test.py without --eval: the network in train mode (last: it moves
+        # the running statistics, as the reference's test.py does to its own copy)
+    torch.testing.assert_close(reference(x), by_batch, atol=1e-5, rtol=0)
+    torch.testing.assert_close(reference(x), by_batch, atol=1e-5, rtol=0)  # its running statistics were not moved
+    torch.testing.assert_close(evaluated(x), by_running, atol=1e-5, rtol=0)
+    assert not torch.allclose(by_batch, by_running, atol=1e-3)
+    with pytest.raises(ConfigError, match="test mode 'train': use eval or reference"):
+        translate.load("facades-ref", test_mode="train")
+
+
 def test_a_cartoongan_file_is_pulled_and_reproduces_the_authors_outputs(server, cards: Path) -> None:
     theirs = randomised_authors(AuthorsTransformer(width=8, n_blocks=2))
     server.files["/Shinkai_net_G_float.pth"] = to_bytes(theirs.state_dict())
@@ -434,8 +503,17 @@ def test_a_shipped_model_is_here_without_a_pull(cards: Path, tmp_path: Path) -> 
     assert card.shipped and pull.on_this_machine(card)
     row = next(r for r in pull.listing() if r["name"] == "scenes-tiny")
     assert row["source"] == "shipped" and row["on_this_machine"] and row["metric"] == "ssim 0.61"
-    run = pull.resolve("scenes-tiny")  # offline: no server anywhere
-    assert run == tmp_path / "home" / "models" / "scenes-tiny"
+    found = pull.open_run("scenes-tiny")  # offline: no server anywhere, and nothing written
+    assert found.run is None and found.checkpoint == file and not (tmp_path / "home").exists()
+    import translate
+
+    same_outputs(translate.load("scenes-tiny").generator, net)
+    assert not (tmp_path / "home").exists()
+    with pytest.raises(TranslateError, match="shipped with translate"):
+        pull.resolve("scenes-tiny")
+    run = pull.pull("scenes-tiny", progress=False)  # a run directory only on request
+    assert run == tmp_path / "home" / "models" / "scenes-tiny" and pull.resolve("scenes-tiny") == run
     same_outputs(load_generator(run), net)
     assert read_config(run)["source"]["sha256"] == digest and read_config(run)["source"]["format"] == "translate"
+    assert pull.shipped_config(card)["generator"] == read_config(run)["generator"]
     assert pull.pull("scenes-tiny", progress=False) == run

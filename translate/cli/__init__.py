@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import click
 
+from translate import __version__
 from translate.cli.base import Group, setup_logging
 from translate.cli.catalogue import import_weights, models, pull
 from translate.cli.data import data
@@ -16,7 +17,9 @@ from translate.cli.train import train
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="translate", message="translate %(version)s")
+# The version comes from the package itself, not from installed metadata: the distribution is `translate-zoo`
+# (PyPI's `translate` is another project), and a source checkout on PYTHONPATH has no metadata at all.
+@click.version_option(__version__, message="translate %(version)s")
 def main() -> None:
     """translate: image-to-image translation (pix2pix, CycleGAN, CartoonGAN) on PyTorch."""
     setup_logging()

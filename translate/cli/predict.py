@@ -23,6 +23,10 @@ from translate.cli.base import setup_logging
 @click.option("--overlap", type=int, default=32, show_default=True, help="Pixels two tiles share, blended.")
 @click.option("--batch-size", type=int, default=1, show_default=True, help="Images (or tiles) per forward pass.")
 @click.option("--keep-dropout", is_flag=True, help="Keep pix2pix's dropout noise on at test time.")
+@click.option("--test-mode", type=click.Choice(["eval", "reference"]),
+              help="eval: batch norm's running statistics, no dropout; reference: as the reference's test.py "
+                   "(no --eval), each batch's own statistics and dropout on. Default: a catalogue model's card's, "
+                   "else eval.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
 @click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto", show_default=True,
               help="bf16 autocast, or fp32; auto: fp32 unless bf16 was measured faster on this kind of device.")
@@ -43,6 +47,7 @@ def predict(
     overlap: int,
     batch_size: int,
     keep_dropout: bool,
+    test_mode: str | None,
     device: str,
     precision: str,
     max_pixels: int | None,
@@ -71,7 +76,8 @@ def predict(
         logging.getLogger("translate").warning(
             "--max-pixels without --tile: each image is translated whole, which for a huge one may run out of "
             "memory; add --tile 512")
-    translator = load(run, direction=direction, device=device, keep_dropout=keep_dropout, precision=precision)
+    translator = load(run, direction=direction, device=device, keep_dropout=keep_dropout, precision=precision,
+                      test_mode=test_mode)
     summary = predict_files(
         translator, list(inputs), out, image_format=image_format, size=parse_size(size), sbs=sbs, tile=tile,
         overlap=overlap, batch_size=batch_size, overwrite=overwrite, progress=not quiet,
@@ -86,7 +92,7 @@ def predict(
 @click.argument("run", metavar="RUN_OR_CHECKPOINT")
 @click.option("--format", "image_format", type=click.Choice(["torchscript", "onnx"]),
               help='Default: onnx for an --out ending in .onnx, else torchscript, which needs only torch; '
-                   'onnx needs pip install "translate[onnx]".')
+                   'onnx needs pip install "translate-zoo[onnx]".')
 @click.option("--out", "-o", required=True, type=click.Path(), help="The file to write (model.pt, model.onnx).")
 @click.option("--direction", type=click.Choice(["AtoB", "BtoA"]), default="AtoB", show_default=True,
               help="CycleGAN runs: G_A (AtoB) or G_B (BtoA).")

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Callable
 
-from translate.zoo.download import DownloadError, download, pin_on_first_use, sha256_file
+from translate.zoo.download import DownloadError, download, hash_record, pin_on_first_use, sha256_file
 from translate.errors import DataError, TranslateError
 from translate.registry import UnknownNameError
 from translate.errors import unknown_message
@@ -28,7 +28,6 @@ log = logging.getLogger("translate")
 
 PIX2PIX_URL = "http://efrosgans.eecs.berkeley.edu/pix2pix/datasets/{}.tar.gz"
 CYCLEGAN_URL = "https://people.eecs.berkeley.edu/~taesung_park/CycleGAN/datasets/{}.zip"
-HASHES = ".hashes.json"  # under the download root: sha256 of each archive's first download
 _FILTER_ERROR = getattr(tarfile, "FilterError", ())  # Python >= 3.11.4; before that our own checks stand alone
 
 
@@ -103,6 +102,11 @@ def find_dataset(name: str) -> KnownDataset:
     if both:
         raise TranslateError(f"'{name}' is a pix2pix and a CycleGAN data set; name one: {' or '.join(both)}")
     raise UnknownNameError(unknown_message("data set", name, list(KNOWN)))
+
+
+def pin_key(ds: KnownDataset) -> str:
+    """The key of a data set's first-download hash in `hash_record()` (catalogue models are keyed by address)."""
+    return f"data set {ds.name}"
 
 
 def _unsafe(archive: Path, member: str, why: str) -> DownloadError:
@@ -181,7 +185,8 @@ def download_dataset(
     """Download (or take `file`), verify and extract the data set `name` into `root/name`; return that folder.
 
     The returned folder is what training takes as `--data`. A folder already there is returned as is
-    unless `force`. Unpublished hashes are pinned at the first download in `root/.hashes.json`.
+    unless `force`. Unpublished hashes are pinned at the first download in the user cache (`hash_record()`, under
+    the key `data set NAME`), not in `root`: a download into another folder is checked against the same pin.
     """
     ds = find_dataset(name)
     root = Path(root)
@@ -206,7 +211,7 @@ def download_dataset(
         download(ds.url, archive, sha256=ds.sha256, progress=progress)
 
     # A pinned hash is checked before the long extraction; a first hash is pinned once the archive is usable.
-    pin = None if ds.sha256 else pin_on_first_use(archive, root / HASHES, ds.name, fetched)
+    pin = None if ds.sha256 else pin_on_first_use(archive, hash_record(), pin_key(ds), fetched)
     _extract_into(archive, target, ds.name, before_install=pin)
     if fetched:
         archive.unlink()  # as the reference does: the extracted folder is what is kept

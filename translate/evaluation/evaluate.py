@@ -37,9 +37,8 @@ from translate.evaluation.judges import N_CLASSES
 from translate.inference.translator import load
 from translate.models.baselines import to_grey
 from translate.registry import GENERATORS, create
-from translate.rundir import read_config
 from translate.zoo.cards import load_catalogue
-from translate.zoo.pull import resolve_run
+from translate.zoo.pull import Found, open_run
 
 Translate = Callable[[torch.Tensor], torch.Tensor]
 
@@ -308,8 +307,8 @@ def _mean(chunks: list[np.ndarray]) -> float | None:
 # ------------------------------------------------------------------------------------------------ runs
 
 
-def resolve_model(name_or_path: str | Path) -> tuple[str, Path | None]:
-    """("baseline", None) for a baseline's name; ("run", folder) for anything `resolve_run` finds (a run
+def resolve_model(name_or_path: str | Path) -> tuple[str, Found | None]:
+    """("baseline", None) for a baseline's name; ("run", found) for anything `open_run` finds (a run
     directory, a checkpoint file in one, a catalogue name). Anything else is a one-line error naming both."""
     name = str(name_or_path)
     baselines = GENERATORS.untrainable()
@@ -320,7 +319,7 @@ def resolve_model(name_or_path: str | Path) -> tuple[str, Path | None]:
             raise TranslateError(f"'{name}' is an untrained generator; evaluate a run directory (translate train ... "
                                  f"--out DIR), a catalogue model, or a baseline: {', '.join(baselines)}")
     try:
-        return "run", resolve_run(name_or_path)[0]
+        return "run", open_run(name_or_path)
     except CheckpointError:
         known = list(load_catalogue())
         if Path(name_or_path).exists() or name in known:  # a catalogue model that failed to load says why
@@ -336,9 +335,12 @@ def evaluate_run(
     data: str | Path | None = None,
     *,
     device: torch.device | str = "cpu",
+    test_mode: str | None = None,
     **options: Any,
 ) -> dict[str, Any]:
     """Evaluate a run directory, a catalogue model or a baseline on a style or a data folder.
+
+    `test_mode` ("eval" or "reference") is `load`'s: default a catalogue model's card's, else eval.
 
     A run is scored on its own data (its config's [data] table) unless `style` or `data` say otherwise;
     a baseline on `style`, `data`, or else the coloring style. `options` are `evaluate`'s.
@@ -353,25 +355,23 @@ def evaluate_run(
         fn: Translate = net
     else:
         assert run is not None
-        config = run_data_config(run, style)
-        fn = run_translator(run_or_baseline, device)
+        config = run_data_config(run.config, style)
+        translator = load(run_or_baseline, direction="AtoB", device=device, test_mode=test_mode)
+        fn = translator.translate_tensor
     report = evaluate(fn, config, data=data, device=device, name=str(run_or_baseline), **options)
     report["kind"] = kind
+    if kind == "run":
+        report["test_mode"] = translator.test_mode  # eval, or reference (batch statistics, dropout on)
     return report
 
 
-def run_data_config(run: Path, style: str | None) -> dict[str, Any]:
-    """A run's config, with a style's [data] table over its own (keeping the network's channels) when given."""
-    config = cfg.from_run(read_config(run))
+def run_data_config(raw: dict[str, Any], style: str | None) -> dict[str, Any]:
+    """A run's config (as its config.toml holds it), with a style's [data] table over its own (keeping the
+    network's channels) when given."""
+    config = cfg.from_run(raw)
     if style:
         channels = {k: config["data"][k] for k in ("in_channels", "out_channels")}
         style_data = cfg.read_preset("styles", style).get("data", {})
         config["data"] = cfg.merge(cfg.DEFAULTS["data"], {**style_data, **channels})
         config["style"] = style
     return config
-
-
-def run_translator(run: str | Path, device: torch.device | str) -> Translate:
-    """The run's A -> B generator as a function of a batch (translate.inference.translator loads it; `run` may be a
-    checkpoint file or a catalogue name too)."""
-    return load(run, direction="AtoB", device=device).translate_tensor

@@ -152,7 +152,7 @@ def _onnx_modules() -> tuple[Any, Any]:
         import onnx  # an optional extra
         import onnxruntime
     except ImportError:
-        raise TranslateError('ONNX export needs onnx and onnxruntime: pip install "translate[onnx]"') from None
+        raise TranslateError('ONNX export needs onnx and onnxruntime: pip install "translate-zoo[onnx]"') from None
     return onnx, onnxruntime
 
 

@@ -1,7 +1,7 @@
 """Any-size inference from a run directory or a catalogue name: `load(run) -> Translator`.
 
-A Translator holds one generator in eval mode (dropout optionally kept on, pix2pix's noise) and translates
-PIL images, numpy arrays or tensors of any size: the generator pads to its multiple and crops back. Large
+A Translator holds one generator in eval mode (dropout optionally kept on, pix2pix's noise), or in the reference's
+test mode (batch statistics, dropout on), and translates PIL images, numpy arrays or tensors of any size: the generator pads to its multiple and crops back. Large
 images go through `translate.inference.tiling` in overlapping tiles; files and folders through
 `translate.inference.batch`.
 """
@@ -24,8 +24,8 @@ from translate.device import choose_device, choose_precision
 from translate.errors import CheckpointError, ConfigError
 from translate.inference.tiling import round_tile, run_tiled
 from translate.models.layers import set_dropout
-from translate.rundir import load_network_state, network_names, read_config
-from translate.zoo.pull import resolve_run
+from translate.zoo.cards import TEST_MODES
+from translate.zoo.pull import open_run
 
 if TYPE_CHECKING:
     from translate.models.base import Generator
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("translate")
 
 Input = TypeVar("Input", Image.Image, np.ndarray, torch.Tensor)
+RANGE_SLACK = 1e-3  # rounding beyond a range's ends that is still inside it
 
 
 # -------------------------------------------------------------------------------- building the network
@@ -66,19 +67,25 @@ def load(
     keep_dropout: bool = False,
     precision: str = "auto",
     tag: str | None = None,
+    test_mode: str | None = None,
 ) -> "Translator":
-    """A ready Translator from a run directory (or a checkpoint file in one): CycleGAN's G_A or G_B, else G.
+    """A ready Translator from a run directory (or a checkpoint file in one) or a catalogue name: CycleGAN's
+    G_A or G_B, else G. A shipped catalogue model is read straight from the package (nothing is written).
 
-    `keep_dropout` keeps pix2pix's dropout noise on at test time; norms are always in eval mode.
+    `test_mode`: "eval" (batch norm's running statistics, dropout off) or "reference" (as the reference's test.py
+    runs pix2pix by default, without --eval: each forward pass normalised by its own batch statistics, dropout
+    on); default: a catalogue model's card's `input.test_mode`, else "eval". `keep_dropout` keeps pix2pix's
+    dropout noise on in eval mode.
     """
-    run_dir, file_tag = resolve_run(run)
-    tag = tag or file_tag
     if direction not in ("AtoB", "BtoA"):
         raise ConfigError(f"direction '{direction}': use AtoB or BtoA")
-    raw = read_config(run_dir)
+    if test_mode not in (None, *TEST_MODES):
+        raise ConfigError(f"test mode '{test_mode}': use {' or '.join(TEST_MODES)}")
+    found = open_run(run, tag)
+    raw = found.config
     config = from_run(raw)
     in_channels, out_channels = run_channels(raw, config)
-    names = network_names(run_dir, tag)
+    names = found.network_names()
     if "G_A" in names and "G_B" in names:
         net = "G_A" if direction == "AtoB" else "G_B"
         if direction == "BtoA":
@@ -86,33 +93,60 @@ def load(
     elif "G" in names:
         if direction == "BtoA":
             raise CheckpointError(
-                f"{run_dir} has one generator (G), which translates only A to B; --direction BtoA needs a CycleGAN "
-                "run (G_A and G_B); for B to A train with data.direction = \"BtoA\""
+                f"{found.label} has one generator (G), which translates only A to B; --direction BtoA needs a "
+                "CycleGAN run (G_A and G_B); for B to A train with data.direction = \"BtoA\""
             )
         net = "G"
     else:
-        raise CheckpointError(f"{run_dir}: checkpoint '{tag}' holds no generator (G, or G_A and G_B); it has {names}")
+        raise CheckpointError(f"{found.label}: checkpoint '{found.tag}' holds no generator (G, or G_A and G_B); "
+                              f"it has {names}")
     generator = build_generator(without_pretrained(config), in_channels, out_channels)
     try:
-        generator.load_state_dict(load_network_state(run_dir, net, tag))
+        generator.load_state_dict(found.state(net))
     except RuntimeError as e:
         first = str(e).strip().splitlines()[0]
-        raise CheckpointError(f"{run_dir}: {net} does not fit its config.toml ({first})") from None
+        raise CheckpointError(f"{found.label}: {net} does not fit its config ({first})") from None
     device = choose_device(device)
     return Translator(
         generator, config, in_channels=in_channels, out_channels=out_channels, device=device,
-        keep_dropout=keep_dropout, precision=choose_precision(precision, device), run=run_dir, network=net,
+        keep_dropout=keep_dropout, precision=choose_precision(precision, device), run=found.run, network=net,
+        source=found.label, test_mode=test_mode or found.test_mode,
     )
+
+
+def set_batch_statistics(module: torch.nn.Module, active: bool) -> torch.nn.Module:
+    """Batch norms normalise by each batch's own statistics (`active`, as a network in train mode does, which is
+    how the reference's test.py runs pix2pix without --eval) or by their running ones; the running statistics
+    are never updated, so the weights stay as loaded."""
+    for m in module.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            m.train(active)
+            # train mode with no tracking: batch statistics, running ones left alone; eval mode uses them again
+            m.track_running_stats = not active and m.running_mean is not None
+    return module
 
 
 # ------------------------------------------------------------------------------------- the Translator
 
 
 class Translator:
-    """One generator, ready to translate images of any size: `translator(image)` returns the same type.
+    """One generator, ready to translate images of any size: `translator(image)` returns the same kind of image.
 
-    Takes a PIL image, an ndarray (HxW or HxWxC; uint8, or float in [0, 1]) or a tensor (CHW or NCHW in
-    [-1, 1]); returns the same kind at the same size (PIL mode RGB or L after out_channels, uint8 for uint8).
+    What it takes, and gives back at the same size:
+
+    - a PIL image (any mode; converted to RGB or L for the network) -> a PIL image, RGB or L after out_channels;
+    - an ndarray HxW or HxWxC (C = 1 to 4, alpha over white): uint8 0..255 -> uint8; float in [0, 1] -> float32
+      in [0, 1] (the convention of image libraries; a float array with values below 0 or above 1 is refused);
+    - a tensor CHW or NCHW, channels RGB (or grey): float in [-1, 1] -> float32 in [-1, 1] (the networks'
+      convention; values outside it are refused); uint8 0..255 -> uint8. A float tensor with no value below 0
+      is still read as [-1, 1] (a bright image is that too), with a warning once, since a [0, 1] image passed by
+      mistake looks so: pass `x * 2 - 1`, or a uint8 tensor.
+
+    `test_mode` "reference" normalises every forward pass by its own batch statistics, as the reference's test.py
+    does: results then depend on what is in the batch (one image, or one tile), as they do there.
+
+    The network's own conventions (the card's: channel order, [-1, 1], the size multiple it pads to) are applied
+    here; to use `translator.generator` (a plain nn.Module) directly, wrap it in `preprocess` and `postprocess`.
     """
 
     def __init__(
@@ -126,35 +160,79 @@ class Translator:
         precision: torch.dtype | None = None,
         run: Path | None = None,
         network: str = "G",
+        source: str = "",
+        test_mode: str = "eval",
     ) -> None:
 
+        if test_mode not in TEST_MODES:
+            raise ValueError(f"test_mode '{test_mode}': use {' or '.join(TEST_MODES)}")
         self.device = torch.device(device)
         self.generator = generator.to(self.device).eval()
-        set_dropout(self.generator, keep_dropout)
+        self.test_mode = test_mode
+        set_dropout(self.generator, keep_dropout or test_mode == "reference")
+        set_batch_statistics(self.generator, test_mode == "reference")
         self.config, self.in_channels, self.out_channels = config, in_channels, out_channels
         self.precision, self.run, self.network = precision, run, network
-        self.bgr = config.get("data", {}).get("channel_order", "RGB") == "BGR"
+        self.source = source or (str(run) if run else "generator")  # the run folder, or a catalogue name
+        self.bgr = self.channel_order == "BGR"
+        self._warned_range = False
 
     def __repr__(self) -> str:
-        return (f"Translator({self.run or 'generator'}:{self.network}, {self.in_channels}->{self.out_channels} "
-                f"channels, {self.device}, {'bf16' if self.precision else 'fp32'})")
+        return (f"Translator({self.source}:{self.network}, {self.in_channels}->{self.out_channels} "
+                f"channels, {self.device}, {'bf16' if self.precision else 'fp32'}, {self.test_mode} mode)")
+
+    # ------------------------------------------------------------------------------ the network's conventions
+
+    @property
+    def channel_order(self) -> str:
+        """The channel order the network takes and gives: "RGB", or "BGR" (CartoonGAN's published networks)."""
+        return str(self.config.get("data", {}).get("channel_order", "RGB"))
+
+    @property
+    def size_multiple(self) -> int:
+        """Height and width the network's aligned forward needs to be multiples of (`generator` pads to it)."""
+        return int(getattr(self.generator, "size_multiple", 1))
+
+    def to(self, device: torch.device | str) -> Translator:
+        """Move the generator to `device` (e.g. "cuda", "cpu"); returns the translator itself, as nn.Module does."""
+        self.device = choose_device(device)  # a device this machine lacks is a one-line error
+        self.generator.to(self.device)
+        if self.precision == torch.float16 and self.device.type != "cuda":
+            self.precision = None  # fp16 autocast is for CUDA GPUs only
+        return self
+
+    def preprocess(self, x: Image.Image | np.ndarray | torch.Tensor) -> torch.Tensor:
+        """An image (any kind `translator(x)` takes) as the network's input: (N, in_channels, H, W) float32 in
+        [-1, 1], in the network's channel order, on the translator's device; `translator.generator(x)` takes it."""
+        return self._network_order(self._as_batch(x)).to(self.device)
+
+    def postprocess(self, y: torch.Tensor, like: Image.Image | np.ndarray | torch.Tensor | None = None) -> Any:
+        """The network's output (N, out_channels, H, W) in its channel order as an image: an RGB (or grey) float
+        tensor in [-1, 1] on the CPU, or, given the input `like`, the same kind as it (what `translator(like)`
+        returns: PIL image, uint8 or float array, uint8 or float tensor)."""
+        out = self._network_order(y.detach().float()).clamp(-1, 1)
+        return self._as_input_kind(out, like)
+
+    # --------------------------------------------------------------------------------------- translating
 
     def _autocast(self) -> contextlib.AbstractContextManager[Any]:
         if self.precision is None:
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=self.precision)
 
+    def _network_order(self, batch: torch.Tensor) -> torch.Tensor:
+        """RGB <-> the network's order (the same flip either way); grey passes as it is."""
+        return batch.flip(1) if self.bgr and batch.shape[1] == 3 else batch
+
     def _forward(self, batch: torch.Tensor) -> torch.Tensor:
-        batch = batch.to(self.device, torch.float32)
-        if self.bgr and batch.shape[1] == 3:
-            batch = batch.flip(1)
+        batch = self._network_order(batch.to(self.device, torch.float32))
         with self._autocast():
             out = self.generator(batch)
-        out = out.float()
-        return out.flip(1) if self.bgr and out.shape[1] == 3 else out
+        return self._network_order(out.float())
 
     def translate_tensor(self, batch: torch.Tensor) -> torch.Tensor:
-        """(N, in_channels, H, W) in [-1, 1] -> (N, out_channels, H, W) float32 in [-1, 1], on the input's device."""
+        """(N, in_channels, H, W) RGB float in [-1, 1] -> (N, out_channels, H, W) float32 in [-1, 1], on the input's
+        device."""
         self._check(batch)
         with torch.inference_mode():
             out = self._forward(batch).to(batch.device)
@@ -174,32 +252,82 @@ class Translator:
 
     def __call__(self, x: Input, tile: int | None = None, overlap: int = 32, batch_size: int = 4) -> Input:
         """Translate one image (or an NCHW batch) of any size; `tile` turns on tiling for large ones."""
-        def run(batch: torch.Tensor) -> torch.Tensor:
-            if tile is None:
-                return self.translate_tensor(batch)
-            return torch.cat([self.tile_tensor(b[None], tile, overlap, batch_size) for b in batch])
+        batch = self._as_batch(x)
+        if tile is None:
+            out = self.translate_tensor(batch)
+        else:
+            out = torch.cat([self.tile_tensor(b[None], tile, overlap, batch_size) for b in batch])
+        return self._as_input_kind(out, x)
 
-        if isinstance(x, Image.Image):
-            return to_image(run(to_tensor(to_mode(x, self.in_channels))[None]))
-        if isinstance(x, np.ndarray):
-            return self._from_array(x, run)
-        if isinstance(x, torch.Tensor):
-            if x.dim() == 3:
-                return run(x[None])[0]
-            return run(x)
-        raise TypeError(f"Translator takes a PIL image, a numpy array or a tensor, not {type(x).__name__}")
+    # ------------------------------------------------------------------------------------ checking inputs
 
     def _check(self, batch: torch.Tensor) -> None:
         if batch.dim() != 4 or batch.shape[1] != self.in_channels:
             raise ValueError(
                 f"expected an (N, {self.in_channels}, H, W) tensor in [-1, 1], got {tuple(batch.shape)}"
             )
+        if not batch.is_floating_point():
+            raise ValueError(f"expected a float tensor in [-1, 1], got {batch.dtype}; pass it to the translator "
+                             "itself (translator(x) takes uint8 0..255) or to translator.preprocess")
+        low, high = (float(v) for v in torch.aminmax(batch.detach()))
+        if low < -1.0 - RANGE_SLACK or high > 1.0 + RANGE_SLACK:
+            fix = "x / 127.5 - 1" if high > 2.0 else "x.clamp(-1, 1), or rescale it"
+            raise ValueError(f"expected a float tensor in [-1, 1], got values in [{low:.3g}, {high:.3g}]; pass {fix}"
+                             ", or a uint8 tensor 0..255")
 
-    def _from_array(self, array: np.ndarray, run: Any) -> np.ndarray:
+    def _as_batch(self, x: Any) -> torch.Tensor:
+        """Any input kind as an (N, in_channels, H, W) RGB float batch in [-1, 1] (on the input's device)."""
+        if isinstance(x, Image.Image):
+            return to_tensor(to_mode(x, self.in_channels))[None]
+        if isinstance(x, np.ndarray):
+            return self._array_batch(x)
+        if isinstance(x, torch.Tensor):
+            if x.dim() not in (3, 4):
+                raise ValueError(f"expected a CHW or NCHW tensor, got shape {tuple(x.shape)}")
+            batch = x[None] if x.dim() == 3 else x
+            if batch.dtype == torch.uint8:
+                batch = batch.float() / 127.5 - 1.0
+            elif not batch.is_floating_point():
+                raise ValueError(f"expected a float tensor in [-1, 1] or a uint8 tensor 0..255, got {batch.dtype}")
+            self._check(batch)
+            if not self._warned_range and batch.numel() and float(batch.min()) >= 0.0 and x.dtype != torch.uint8:
+                self._warned_range = True
+                log.warning("a float tensor with no value below 0 is read as [-1, 1] (a bright image); if it is a "
+                            "[0, 1] image, pass x * 2 - 1 or a uint8 tensor")
+            return batch
+        raise TypeError(f"Translator takes a PIL image, a numpy array or a tensor, not {type(x).__name__}")
+
+    def _as_input_kind(self, out: torch.Tensor, like: Any) -> Any:
+        """An RGB float batch in [-1, 1] as the kind of `like` (None: the batch itself, on the CPU); a float tensor
+        is given back as the network made it (on the input's device), every other kind clamped to its range."""
+        if like is None:
+            return out.cpu()
+        if isinstance(like, Image.Image):
+            return to_image(out)
+        if isinstance(like, np.ndarray):
+            image = ((out[0].clamp(-1, 1) + 1.0) / 2.0).permute(1, 2, 0).cpu().numpy()
+            if like.ndim == 2 and self.out_channels == 1:
+                image = image[..., 0]
+            return (image * 255.0).round().astype(np.uint8) if like.dtype == np.uint8 else image
+        if isinstance(like, torch.Tensor):
+            if like.dtype == torch.uint8:
+                out = ((out.clamp(-1, 1) + 1.0) * 127.5).round().to(torch.uint8)
+            return out[0] if like.dim() == 3 else out
+        raise TypeError(f"postprocess gives back a PIL image, a numpy array or a tensor, not {type(like).__name__}")
+
+    def _array_batch(self, array: np.ndarray) -> torch.Tensor:
         if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (1, 2, 3, 4)):
             raise ValueError(f"expected an HxW or HxWxC (C = 1 to 4) image array, got shape {array.shape}")
-        is_uint8 = array.dtype == np.uint8
-        values = array.astype(np.float32) / 255.0 if is_uint8 else array.astype(np.float32)
+        if array.dtype == np.uint8:
+            values = array.astype(np.float32) / 255.0
+        elif np.issubdtype(array.dtype, np.floating):
+            values = array.astype(np.float32)
+            low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
+            if low < -RANGE_SLACK or high > 1.0 + RANGE_SLACK:
+                raise ValueError(f"expected a uint8 array, or a float array in [0, 1], got values in [{low:.3g}, "
+                                 f"{high:.3g}]; rescale it to [0, 1] (from [-1, 1]: (x + 1) / 2), or pass uint8")
+        else:
+            raise ValueError(f"expected a uint8 array, or a float array in [0, 1], got {array.dtype}")
         image = values[..., None] if values.ndim == 2 else values
         if image.shape[2] in (2, 4):  # transparency over white, as for image files
             alpha = image[..., -1:]
@@ -208,8 +336,4 @@ class Translator:
             image = image @ np.array([[0.299], [0.587], [0.114]], dtype=np.float32)
         elif image.shape[2] == 1 and self.in_channels == 3:
             image = np.repeat(image, 3, axis=2)
-        tensor = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))[None] * 2.0 - 1.0
-        out = ((run(tensor)[0].clamp(-1, 1) + 1.0) / 2.0).permute(1, 2, 0).numpy()
-        if array.ndim == 2 and self.out_channels == 1:
-            out = out[..., 0]
-        return (out * 255.0).round().astype(np.uint8) if is_uint8 else out
+        return torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))[None] * 2.0 - 1.0

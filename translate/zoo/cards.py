@@ -35,7 +35,9 @@ TOP_KEYS: dict[str, Any] = {
 SOURCE_KEYS: dict[str, Any] = {"format": None, "url": "", "sha256": "", "file": "", "network": "G"}
 INPUT_KEYS: dict[str, Any] = {
     "channel_order": None, "value_range": None, "direction": None, "in_channels": 3, "out_channels": 3, "size": 256,
+    "test_mode": "eval",
 }
+TEST_MODES = ("eval", "reference")  # norms' running statistics, no dropout | the reference test.py: batch ones, dropout
 CATALOGUE_ROOTS = (
     Path(__file__).resolve().parents[1] / "catalogue",  # a wheel: setup.cfg maps registry/ to translate/catalogue
     Path(__file__).resolve().parents[2] / "registry",  # a source checkout or an editable install
@@ -147,8 +149,9 @@ def _check_part(kind: str, table: Any, where: str) -> None:
         raise ConfigError(str(e)) from None
 
 
-def check_card(raw: dict[str, Any], path: Path) -> Card:
-    """A card read from `path`, checked: keys, registered parts, source, input conventions, metrics."""
+def check_card(raw: dict[str, Any], path: Path, check_parts: bool = True) -> Card:
+    """A card read from `path`, checked: keys, registered parts (unless not `check_parts`: that imports every
+    part, and torch with them), source, input conventions, metrics."""
     where = str(path)
     card = _fill(raw, TOP_KEYS, where)
     for key in ("name", "task", "trained_on", "licence", "citation", "recipe", "summary", "metrics_command",
@@ -165,8 +168,11 @@ def check_card(raw: dict[str, Any], path: Path) -> Card:
 
         if card["style"] not in preset_names("styles"):
             raise ConfigError(f"{where}: style '{card['style']}' is not one of: {', '.join(preset_names('styles'))}")
-    _check_part("trainer", card["trainer"], where)
-    _check_part("generator", card["generator"], where)
+    if check_parts:
+        _check_part("trainer", card["trainer"], where)
+        _check_part("generator", card["generator"], where)
+    elif not all(isinstance(card[k], dict) and isinstance(card[k].get("name"), str) for k in ("trainer", "generator")):
+        raise ConfigError(f"{where}: [trainer] and [generator] must be tables with a name")
     family = name.partition("/")[0] if "/" in name else None
     if family is not None and family != card["trainer"]["name"]:
         raise ConfigError(f"{where}: the prefix of '{name}' must be its trainer, '{card['trainer']['name']}'")
@@ -194,7 +200,7 @@ def check_card(raw: dict[str, Any], path: Path) -> Card:
 
     inputs = card["input"] = _fill(card["input"], INPUT_KEYS, f"{where} [input]")
     for key, allowed in (("channel_order", ("RGB", "BGR")), ("direction", ("AtoB", "BtoA")),
-                         ("in_channels", (1, 3)), ("out_channels", (1, 3))):
+                         ("in_channels", (1, 3)), ("out_channels", (1, 3)), ("test_mode", TEST_MODES)):
         if inputs[key] not in allowed:
             raise ConfigError(f"{where}: input.{key} is {inputs[key]!r}; choose one of: {', '.join(map(str, allowed))}")
     if inputs["value_range"] != [-1, 1]:
@@ -214,8 +220,9 @@ def check_card(raw: dict[str, Any], path: Path) -> Card:
     return Card(name, card["task"], path, card)
 
 
-def load_catalogue(folder: str | os.PathLike[str] | None = None) -> dict[str, Card]:
-    """Every card in `folder` (default: `catalogue_dir()`), checked, by name."""
+def load_catalogue(folder: str | os.PathLike[str] | None = None, check_parts: bool = True) -> dict[str, Card]:
+    """Every card in `folder` (default: `catalogue_dir()`), checked, by name; `check_parts=False` leaves out the
+    check of their parts against the registries, which imports torch (for quick listings)."""
     root = Path(folder) if folder is not None else catalogue_dir()
     cards: dict[str, Card] = {}
     for path in sorted(root.glob("*.toml")):
@@ -223,7 +230,7 @@ def load_catalogue(folder: str | os.PathLike[str] | None = None) -> dict[str, Ca
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
             raise ConfigError(f"{path}: not valid TOML ({' '.join(str(e).split())})") from None
-        card = check_card(raw, path)
+        card = check_card(raw, path, check_parts)
         cards[card.name] = card
     for name in cards:
         family, _, base = name.rpartition("/")

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import BinaryIO, Callable
 
 from translate.errors import TranslateError
-from translate.files import commit, write_json
+from translate.files import commit, home, write_json
 
 log = logging.getLogger("translate")
 
@@ -194,6 +194,16 @@ def _stream(response: BinaryIO, out: BinaryIO, url: str, progress: bool, total: 
             written += len(chunk)
             bar.update(len(chunk))
     return written
+
+
+HASHES = ".hashes.json"
+
+
+def hash_record() -> Path:
+    """The one record of hashes pinned at first download (catalogue models and data sets alike), in the user
+    cache: `home()/downloads/.hashes.json`. Kept there, not beside each download, so that a new output folder
+    does not trust a first download afresh."""
+    return home() / "downloads" / HASHES
 
 
 def verify_or_record(path: str | os.PathLike[str], record_file: str | os.PathLike[str], key: str) -> str:

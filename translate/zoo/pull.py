@@ -1,11 +1,12 @@
 """The cache of catalogue models: `pull` a card's weights onto this machine, find them again, list what is here.
 
 `pull(name)` downloads (resumed, verified) into the cache and imports the file into a run directory that every
-command reads; `resolve(name)` finds that run directory (a shipped model is made ready on first use).
+command reads; `open_run(name_or_path)` finds what a user names: a run directory, a pulled model's, or a shipped
+model read straight from the package (nothing written: a read-only cache is fine).
 
-Cache (`$TRANSLATE_HOME`, default `~/.cache/translate`)::
+Cache (`translate.files.home()`: `$TRANSLATE_HOME`, else `$XDG_CACHE_HOME/translate`, else `~/.cache/translate`)::
 
-    models/<name>/     run directory of a pulled (or shipped) model; `pix2pix/sat2map` -> `pix2pix--sat2map`
+    models/<name>/     run directory of a pulled model (a shipped one only when pulled); `pix2pix/sat2map` -> `pix2pix--sat2map`
     downloads/         files being downloaded (`*.part` is resumed); `.hashes.json` pins unpublished hashes
 """
 
@@ -16,26 +17,25 @@ import os
 import shutil
 import tempfile
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 from translate.errors import CheckpointError, TranslateError, did_you_mean
-from translate.files import home
+from translate.files import home, load_weights, unprefixed
 from translate.registry import UnknownNameError
-from translate.zoo import importers
 from translate.zoo.cards import Card, find_card, load_catalogue
 from translate.zoo.download import (
     FIX,
+    HASHES,  # noqa: F401 (the record's file name, for callers of this module)
     DownloadError,
     download,
+    hash_record,
     pin_on_first_use,
     sha256_file,
 )
 
 log = logging.getLogger("translate")
-
-HASHES = ".hashes.json"
-
 
 # --------------------------------------------------------------------------------------------------- the cache
 
@@ -61,46 +61,145 @@ def on_this_machine(card: Card) -> bool:
     return card.shipped or _complete(model_dir(card))
 
 
-def resolve(name: str) -> Path | None:
-    """The run directory of the catalogue model `name`; None when no card has that name.
+def not_pulled_message(card: Card) -> str:
+    """What to do about a known model whose weights are not here: the command, and the call from Python."""
+    return (f"model '{card.name}' is not on this machine; run: translate pull {card.name} "
+            f"(in Python: translate.pull('{card.name}'))")
 
-    A shipped model is made ready in the cache on first use (offline); a known model that was not pulled
-    raises a TranslateError saying how to pull it.
+
+def resolve(name: str) -> Path | None:
+    """The run directory in the cache of the pulled catalogue model `name`; None when no card has that name.
+
+    A known model that is not in the cache raises a TranslateError saying how to pull it; a shipped model needs
+    no run directory (`open_run` reads it from the package) and has one only once `pull` made it.
     """
     try:
         card = find_card(name)
     except UnknownNameError:
         return None
-    if card.shipped:
-        return _install_shipped(card)
     run = model_dir(card)
     if _complete(run):
         return run
-    raise TranslateError(f"model '{card.name}' is not on this machine; run: translate pull {card.name}")
+    if card.shipped:
+        raise TranslateError(f"model '{card.name}' is shipped with translate: load it by name, or run: "
+                             f"translate pull {card.name} for a run directory in the cache")
+    raise TranslateError(not_pulled_message(card))
+
+
+@dataclass(frozen=True)
+class Found:
+    """What a user named, ready to read: a run's config and the checkpoint file that holds its networks.
+
+    A run directory (or a checkpoint file in one) is read where it is; a shipped catalogue model is read straight
+    from the package, its config made from its card: nothing is written, so a read-only cache is no obstacle.
+    """
+
+    config: dict[str, Any]  # the run config (config.toml; for a shipped model, what its pull would write)
+    checkpoint: Path  # a safetensors file of `network.tensor` entries
+    tag: str  # the checkpoint's tag ("latest" for a catalogue model)
+    run: Path | None  # the run directory; None for a shipped model read from the package
+    label: str  # for messages: the run folder, or the catalogue name
+    networks: dict[str, str] | None = None  # network name -> its prefix in `checkpoint`; None: the names saved
+    test_mode: str = "eval"  # how it runs at test time by default: a catalogue model's card says (input.test_mode)
+
+    def network_names(self) -> list[str]:
+        """The networks this source holds (G, or G_A and G_B, ...)."""
+        if self.networks is not None:
+            return sorted(self.networks)
+        return sorted({k.split(".", 1)[0] for k in load_weights(self.checkpoint)})
+
+    def state(self, name: str) -> dict[str, Any]:
+        """The state dict of network `name`."""
+        tensors = load_weights(self.checkpoint)
+        prefix = name if self.networks is None else self.networks.get(name, name)
+        state = unprefixed(tensors, prefix)
+        if not state and self.run is None:
+            state = dict(tensors)  # a shipped bare generator state dict, as import_translate takes one
+        if not state:
+            raise CheckpointError(f"{self.checkpoint}: holds no network '{prefix}'")
+        return state
+
+
+def shipped_config(card: Card) -> dict[str, Any]:
+    """The run config of a shipped model, made from its card: what `pull` writes into its run directory."""
+    from translate.config import merge
+
+    settings = card.generator_kwargs()
+    inputs = card["input"]
+    config = {
+        "model": card["trainer"]["name"],
+        "trainer": {"name": card["trainer"]["name"]},
+        "generator": {"name": card["generator"]["name"], **settings},
+        "data": {"in_channels": inputs["in_channels"], "out_channels": inputs["out_channels"],
+                 "channel_order": inputs["channel_order"]},
+        "source": {k: v for k, v in (("file", card.source["file"]), ("format", "translate"),
+                                     ("url", card.source["url"]), ("sha256", card.source["sha256"])) if v},
+    }
+    return merge(config, card.run_config())
+
+
+def shipped_weights(card: Card) -> Path:
+    """The shipped safetensors file of `card`, its sha256 checked against the card's."""
+    file = card.path.parent / card.source["file"]
+    digest = sha256_file(file)
+    if digest != card.source["sha256"]:
+        raise DownloadError(f"{file}: sha256 {digest} differs from {card.source['sha256']} on its card {card.path}; "
+                            "the installed package is damaged, reinstall translate-zoo")
+    return file
+
+
+def open_run(name_or_path: str | os.PathLike[str], tag: str | None = None) -> Found:
+    """What a user names, ready to read: a run folder (checkpoint `tag`, default 'latest'), a `.safetensors`
+    file in its checkpoints/ (that file's tag), or a catalogue model: pulled (its run directory in the cache) or
+    shipped (read from the package; nothing is written). A known model not here says how to pull it."""
+    from translate.rundir import read_config, weights_path
+
+    path = Path(name_or_path)
+    run = None
+    if path.is_dir():
+        run, tag = path, tag or "latest"
+    elif path.is_file() and path.suffix == ".safetensors" and path.parent.name == "checkpoints":
+        run, tag = path.parent.parent, tag or path.stem
+    elif path.exists():
+        raise CheckpointError(f"{path}: not a run directory; pass a folder written by 'translate train' "
+                              "or a .safetensors file in its checkpoints/")
+    else:
+        try:
+            card = find_card(str(name_or_path))
+        except UnknownNameError:
+            hint = (did_you_mean(str(name_or_path), load_catalogue())
+                    or "; pass a run folder or a model name (translate models)")
+            raise CheckpointError(f"no run directory or catalogue model '{name_or_path}'{hint}") from None
+        if tag not in (None, "latest"):
+            raise CheckpointError(f"{card.name} is a catalogue model with one checkpoint; pass no tag (not '{tag}')")
+        tag = "latest"
+        if _complete(model_dir(card)) and (not card.shipped or _recorded_sha256(model_dir(card)) == card.source["sha256"]):
+            run = model_dir(card)  # pulled (a shipped model only when pulled from this very card)
+        elif card.shipped:
+            return Found(shipped_config(card), shipped_weights(card), tag, None, card.name,
+                         networks={"G": card.source["network"]}, test_mode=card["input"]["test_mode"])
+        else:
+            raise TranslateError(not_pulled_message(card))
+        return Found(read_config(run), weights_path(run, tag), tag, run, str(run), test_mode=card["input"]["test_mode"])
+    return Found(read_config(run), weights_path(run, tag), tag, run, str(run))
 
 
 def resolve_run(name_or_path: str | os.PathLike[str]) -> tuple[Path, str]:
-    """(run directory, checkpoint tag) of what a user names: a run folder ('latest'), a `.safetensors` file in
-    its checkpoints/ (that file's tag), or a catalogue model (made ready first when it is shipped)."""
-    path = Path(name_or_path)
-    if path.is_dir():
-        return path, "latest"
-    if path.is_file() and path.suffix == ".safetensors" and path.parent.name == "checkpoints":
-        return path.parent.parent, path.stem
-    if path.exists():
-        raise CheckpointError(f"{path}: not a run directory; pass a folder written by 'translate train' "
-                              "or a .safetensors file in its checkpoints/")
-    found = resolve(str(name_or_path))
-    if found is not None:
-        return found, "latest"
-    hint = did_you_mean(str(name_or_path), load_catalogue()) or "; pass a run folder or a model name (translate models)"
-    raise CheckpointError(f"no run directory or catalogue model '{name_or_path}'{hint}")
+    """(run directory, checkpoint tag) of what a user names, for what needs a folder on disk; a shipped model
+    that was never pulled has none (use `open_run`, which reads it from the package)."""
+    found = open_run(name_or_path)
+    if found.run is None:
+        raise TranslateError(f"model '{found.label}' is shipped with translate and has no run directory; "
+                             f"run: translate pull {found.label} to make one in the cache")
+    return found.run, found.tag
 
 
 # ----------------------------------------------------------------------------------------------------- pulling
 
 
 def _import(card: Card, file: Path, out: Path, source: dict[str, str]) -> None:
+    from translate.zoo import importers  # torch: only once something is imported
+
     fmt, generator = card.source["format"], card["generator"]["name"]
     kwargs, extra = card.generator_kwargs(), card.run_config()
     if fmt == "reference":
@@ -136,16 +235,13 @@ def _install(
 
 
 def _install_shipped(card: Card, force: bool = False) -> Path:
+    """`pull` of a shipped model: its run directory in the cache (only on request: loading needs none)."""
     run = model_dir(card)
     if not force and _complete(run) and _recorded_sha256(run) == card.source["sha256"]:
         return run
-    file = card.path.parent / card.source["file"]
-    digest = sha256_file(file)
-    if digest != card.source["sha256"]:
-        raise DownloadError(f"{file}: sha256 {digest} differs from {card.source['sha256']} on its card {card.path}; "
-                            "the installed package is damaged, reinstall translate")
+    file = shipped_weights(card)
     log.info("%s is shipped with translate; making its run directory in %s", card.name, run)
-    return _install(card, file, {"file": card.source["file"], "url": card.source["url"], "sha256": digest})
+    return _install(card, file, {"file": card.source["file"], "url": card.source["url"], "sha256": card.source["sha256"]})
 
 
 def _unreachable(error: DownloadError, card: Card) -> DownloadError:
@@ -171,7 +267,7 @@ def pull(name: str, file: str | os.PathLike[str] | None = None, force: bool = Fa
         return target
     url, pinned = card.source["url"], card.source["sha256"]
     key = url or card.name
-    record = home() / "downloads" / HASHES
+    record = hash_record()
     if file is not None:
         path, fetched = Path(file), False
         if not path.is_file():
