@@ -27,13 +27,13 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from translate import device as devices
-from translate.config import DEFAULTS
+from translate.config import DEFAULTS, RESUMES, describe_changes, from_run, resume_changes
 from translate.data.datasets import build_dataset
 from translate.errors import CheckpointError, ConfigError, DataError, TrainingError
 from translate.evaluation.metrics import heldout_l1
 from translate.files import write_text
 from translate.registry import TRAINERS
-from translate.rundir import LOG_FILE, LOSS_PLOT, SAMPLES, new_run_dir, write_config
+from translate.rundir import CONFIG_FILE, LOG_FILE, LOSS_PLOT, SAMPLES, new_run_dir, read_config, write_config
 from translate.trainers import checkpoint, distributed
 from translate.trainers.base import Trainer
 from translate.trainers.progress import (
@@ -87,6 +87,8 @@ class Run:
         self.resuming = resume is not None and checkpoint.exists(self.dir)
         if resume is not None and not self.resuming:
             log.warning("%s holds no checkpoint yet; training starts from scratch there", self.dir)
+        # the run's config before this resume, to record what the resume changed
+        self.before = read_config(self.dir) if resume is not None and (self.dir / CONFIG_FILE).is_file() else None
 
         self.device = devices.choose_device(train_cfg["device"], world.local_rank)
         if int(train_cfg.get("threads", 0)) > 0:  # CPU threads; 0 leaves torch's default (one per core)
@@ -144,6 +146,11 @@ class Run:
             self.step = int(record["step"])
             self.evals = list(record.get("evals", []))
             rng_state = record["rng"]
+            if self.step > self.total_steps:
+                raise ConfigError(
+                    f"{self.dir} is at step {self.step}, past the {self.total_steps} steps asked for; "
+                    f"resume with --steps above {self.step} (or more --epochs)"
+                )
         if world.enabled:
             self.trainer.distribute(distributed.wrapper(self.device))
             # every rank its own noise (dropout, crops); rank 0 keeps the single-process stream
@@ -153,7 +160,7 @@ class Run:
             set_rng_state(rng_state)
         if world.main:
             self._write_config()
-            if self.resuming:
+            if resume is not None:
                 self._truncate_log()
 
     # --------------------------------------------------------------------------------------- the loop
@@ -326,9 +333,12 @@ class Run:
             f.write(json.dumps(record) + "\n")
 
     def _truncate_log(self) -> None:
-        """Drop log records past the checkpoint: those steps are about to be trained again."""
+        """Drop log records past the checkpoint: those steps are about to be trained again (from scratch, with
+        no checkpoint, the held-out evaluation of step 0 too)."""
         path = self.dir / LOG_FILE
-        records = [r for r in read_log(path) if r.get("step", 0) <= self.step]
+        if not path.exists():
+            return
+        records = [r for r in read_log(path) if 0 < self.step and r.get("step", 0) <= self.step]
 
         write_text(path, "".join(json.dumps(r) + "\n" for r in records))
 
@@ -367,6 +377,16 @@ class Run:
                 if key in DEFAULTS.get(table, {}):
                     config[table][key] = value
                 header.append(f"{table}.{key} resolved to: {value}")
+        config.pop(RESUMES, None)
+        if self.before is not None:
+            # each resume is kept: the step it resumed at, when, and the keys it changed
+            changes = resume_changes(from_run(self.before), config)
+            changes.pop("train.out", None)
+            config[RESUMES] = [*self.before.get(RESUMES, []), {
+                "step": self.step,
+                "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "changed": describe_changes(changes),
+            }]
         write_config(self.dir, config, "\n".join(header))
 
 

@@ -1,0 +1,70 @@
+"""Resuming a run: what it may change, exact continuation with data workers, and surviving SIGKILL."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from translate.files import load_weights
+
+TINY_FLAGS = ["--model", "pix2pix", "--style", "coloring", "--size", "32", "--batch-size", "2",
+              "--set", "generator.width=8", "--set", "discriminator.width=8", "--set", "data.n_train=6",
+              "--set", "data.n_test=2", "--set", "train.log_every=1", "--set", "train.device=cpu"]
+
+
+def cli(*args: str) -> object:
+    from translate.cli import main
+
+    return CliRunner().invoke(main, ["train", *args])
+
+
+def weights(run: Path) -> dict[str, torch.Tensor]:
+    return load_weights(run / "checkpoints" / "latest.safetensors")
+
+
+def train_records(run: Path) -> list[dict]:
+    return [r for r in map(json.loads, (run / "log.jsonl").read_text().splitlines()) if r["kind"] == "train"]
+
+
+def test_resume_with_more_steps_trains_on_and_matches_the_longer_run(tmp_path):
+    whole = tmp_path / "whole"
+    assert cli(*TINY_FLAGS, "--steps", "4", "--quiet", "--out", str(whole)).exit_code == 0
+    run = tmp_path / "run"
+    first = cli(*TINY_FLAGS, "--steps", "2", "--out", str(run))  # not quiet: the bar shows
+    assert first.exit_code == 0, first.output
+    result = cli("--resume", str(run), "--steps", "4", "-q")
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == f"run directory: {run}"  # -q: nothing else, no progress bar
+    assert json.loads((run / "checkpoints/latest.json").read_text())["step"] == 4
+    # the schedule is a function of (step, run length): the resumed steps have the 4-step run's rates
+    # (the second half of a linear decay here, not the zero where the 2-step plan ended) ...
+    assert [(r["step"], r["lr"]) for r in train_records(run)] == [(r["step"], r["lr"]) for r in train_records(whole)]
+    assert train_records(run)[-1]["lr"] > 0
+    # ... and since both plans keep the full rate for the first two steps, the weights are the same bit for bit
+    a, b = weights(whole), weights(run)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    record = tomllib.loads((run / "config.toml").read_text())
+    assert record["train"]["steps"] == 4 and record["train"]["quiet"] is True
+    assert record["resumes"] == [{"step": 2, "time": record["resumes"][0]["time"],
+                                  "changed": ["train.quiet = True (was False)", "train.steps = 4 (was 2)"]}]
+
+
+def test_resume_refuses_changes_to_the_networks_or_data_in_one_line_and_writes_nothing(tmp_path):
+    run = tmp_path / "run"
+    assert cli(*TINY_FLAGS, "--steps", "1", "--quiet", "--out", str(run)).exit_code == 0
+    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    result = cli("--resume", str(run), "--steps", "3", "--size", "64", "--set", "generator.width=16")
+    assert result.exit_code == 1
+    line = result.output.strip()
+    assert "\n" not in line and "Traceback" not in line
+    assert all(k in line for k in ("data.crop_size", "data.load_size", "generator.width"))
+    assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
+    fewer = cli("--resume", str(run), "--steps", "3", "-q")
+    assert fewer.exit_code == 0
+    back = cli("--resume", str(run), "--steps", "2", "-q")
+    assert back.exit_code == 1 and "at step 3, past the 2 steps" in back.output and "\n" not in back.output.strip()
