@@ -158,3 +158,12 @@ def test_a_runs_record_of_resumes_reads_back():
     again = cfg.from_run(tomllib.loads(text))
     assert again["resumes"][0]["step"] == 4
     assert cfg.for_resume(tomllib.loads(text), {"train": {"steps": 9}})["train"]["steps"] == 9
+
+
+def test_bgr_channel_order_is_refused_for_training_in_one_line(tmp_path):
+    from translate.trainers.loop import train
+
+    config = cfg.resolve("pix2pix", "coloring", assignments=["data.channel_order=BGR", f"train.out={tmp_path / 'run'}"])
+    with pytest.raises(ConfigError, match=r"^data.channel_order = 'BGR' is for imported models.*'RGB'$"):
+        train(config)
+    assert not (tmp_path / "run").exists()  # refused before anything is written

@@ -244,6 +244,15 @@ def check_values(config: dict[str, Any]) -> None:
         raise ConfigError("train.batch_size must be >= 1 and train.steps, train.epochs >= 0")
 
 
+def check_for_training(config: dict[str, Any]) -> None:
+    """What a config may hold for prediction but not for training: BGR channel order is for imported models."""
+    if config["data"]["channel_order"] != "RGB":
+        raise ConfigError(
+            f"data.channel_order = '{config['data']['channel_order']}' is for imported models (their networks take BGR); "
+            "training reads RGB images, so train with data.channel_order = 'RGB'"
+        )
+
+
 def for_model(layer: dict[str, Any], model: str, source: str) -> list[tuple[dict[str, Any], str]]:
     """A style's or preset's layer, then its `[models.<model>]` tables for the model being trained.
 

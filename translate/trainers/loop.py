@@ -27,7 +27,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from translate import device as devices
-from translate.config import DEFAULTS, RESUMES, describe_changes, from_run, resume_changes
+from translate.config import DEFAULTS, RESUMES, check_for_training, describe_changes, from_run, resume_changes
 from translate.data.datasets import build_dataset
 from translate.errors import CheckpointError, ConfigError, DataError, TrainingError
 from translate.evaluation.metrics import heldout_l1
@@ -65,6 +65,7 @@ def train(config: dict[str, Any], resume: str | Path | None = None, callback: Ca
     `resume`: a run directory to continue from its latest checkpoint. `callback(step, losses, trainer)`
     runs after every step (tests use it; it may raise or send a signal).
     """
+    check_for_training(config)
     config = copy.deepcopy(config)
     world = distributed.join(config["train"]["device"])
     try:
