@@ -230,12 +230,19 @@ class Run:
         return self.dir
 
     def _batches(self) -> Iterator[dict[str, Any]]:
-        """Training batches from the current step on, epoch after epoch; the order of each epoch comes from
-        (seed, epoch) alone, and a resumed epoch skips what was already trained."""
+        """Training batches from the current step on, epoch after epoch; a resumed epoch skips what was already
+        trained. The order of each epoch and every item's crop, flip and unpaired partner come from (seed, epoch,
+        index) alone, so they are the same with any number of workers and after any resume."""
+        seed = int(self.config["train"]["seed"])
         while True:
             epoch = self.step // self.steps_per_epoch
             self.sampler.set_epoch(epoch)
             self.sampler.skip = (self.step - epoch * self.steps_per_epoch) * self.batch_size
+            set_epoch = getattr(self.train_set, "set_epoch", None)
+            if set_epoch is not None:
+                set_epoch(epoch, seed)  # before the iterator is made: workers get the dataset as it is now
+            # workers' own seeds (for a data set of the user's that draws from global generators) from (seed, epoch)
+            self.loader.generator.manual_seed(seed * 1_000_003 + epoch)
             yield from self.loader
 
     def _step(self, batch: dict[str, Any], callback: Callback | None) -> tuple[dict[str, float], int]:
