@@ -111,3 +111,89 @@ def test_resume_is_exact_with_data_workers(tmp_path):
     # and the items do not depend on the number of workers either
     serial = weights(train(tiny_config(tmp_path / "serial", 9)))
     assert all(torch.equal(a[k], serial[k]) for k in a)
+
+
+# ------------------------------------------------------------------------------------ killed at any moment
+
+def killed_run(config: dict, kill_at_weights: int) -> None:
+    """Train in a forked child; with `kill_at_weights` N it SIGKILLs itself just after its Nth checkpoint's
+    weights file is put in place, before the rest of that checkpoint; otherwise the test kills it."""
+    import os
+    import signal
+    from pathlib import Path
+
+    from translate.trainers.loop import train
+
+    if kill_at_weights:
+        real, placed = os.replace, []
+
+        def replace(src, dst):
+            real(src, dst)
+            if Path(dst).name == "latest.safetensors":
+                placed.append(dst)
+                if len(placed) == kill_at_weights:
+                    os.kill(os.getpid(), signal.SIGKILL)
+
+        os.replace = replace  # in the child only
+    train(config)
+
+
+def pix2pix_config(out: Path) -> dict:
+    from translate.config import resolve
+
+    return resolve(
+        "pix2pix", "coloring",
+        overrides={"data": {"crop_size": 32, "load_size": 36, "n_train": 6, "n_test": 2},
+                   "train": {"steps": 6, "out": str(out), "quiet": True, "batch_size": 2, "device": "cpu",
+                             "log_every": 1, "checkpoint_every": 1, "n_samples": 1, "threads": 1}},
+        assignments=["generator.width=4", "discriminator.width=4"],
+    )
+
+
+@pytest.mark.slow
+def test_a_run_killed_at_any_moment_resumes_to_the_uninterrupted_weights(tmp_path):
+    import multiprocessing
+    import time
+
+    from translate.trainers import checkpoint
+    from translate.trainers.loop import train
+
+    whole = weights(train(pix2pix_config(tmp_path / "whole")))
+
+    def config_written(run: Path) -> bool:
+        return (run / "config.toml").is_file()
+
+    def a_checkpoint_file(run: Path) -> bool:  # the first checkpoint is being written
+        return any((run / "checkpoints").glob("*")) if (run / "checkpoints").is_dir() else False
+
+    def log_lines(run: Path) -> bool:  # mid-run, between checkpoints or within one
+        return (run / "log.jsonl").is_file() and (run / "log.jsonl").read_text().count("\n") >= 4
+
+    # (moment to kill at, or None: the run kills itself once its 2nd checkpoint's weights are in place)
+    moments = {"start-up": config_written, "first-checkpoint": a_checkpoint_file, "mid-run": log_lines,
+               "mid-checkpoint": None}
+    # forked children: real processes, killed for real, without paying for another torch import
+    fork = multiprocessing.get_context("fork")
+    procs = {name: fork.Process(target=killed_run, args=(pix2pix_config(tmp_path / name), 0 if when else 2))
+             for name, when in moments.items()}
+    for proc in procs.values():
+        proc.start()
+    deadline = time.monotonic() + 120
+    while any(p.is_alive() for p in procs.values()) and time.monotonic() < deadline:
+        for name, when in moments.items():
+            if when is not None and procs[name].is_alive() and when(tmp_path / name):
+                procs[name].kill()  # SIGKILL
+        time.sleep(0.002)
+    for name, proc in procs.items():
+        proc.kill()
+        proc.join()
+        assert proc.exitcode == -9, (name, proc.exitcode)  # killed, not finished
+
+    for name in moments:
+        run = tmp_path / name
+        if checkpoint.exists(run):
+            checkpoint.load(run)  # what the kill left loads
+        resumed = weights(train(pix2pix_config(run), resume=run))
+        assert all(torch.equal(whole[k], resumed[k]) for k in whole), name
+        steps = [r["step"] for r in train_records(run)]
+        assert steps == list(range(1, 7)), (name, steps)  # no step logged twice
