@@ -6,7 +6,9 @@ then for each batch calls `trainer.step(batch)` and around it does everything el
 - a tqdm bar with the current losses and images/s, a line per epoch (`train.quiet` silences both);
 - the run directory: config.toml, log.jsonl (one record per logged step, plus held-out evaluations),
   loss.png, samples/epoch_NNN.png (fixed held-out inputs), checkpoints/ (latest and every Nth);
-- exact resume from the latest checkpoint (data order from (seed, epoch), RNG states, image pools);
+- exact resume from the latest checkpoint (data order from (seed, epoch), each item's crop, flip and
+  unpaired partner from (seed, epoch, index) whatever the number of workers, RNG states, image pools);
+  a resume may train longer and change how it trains (`config.for_resume`), and config.toml records it;
 - Ctrl-C saves a checkpoint and stops with TrainingInterrupted; a non-finite loss stops with a
   TrainingError and leaves the last good checkpoint as it was;
 - DistributedDataParallel when launched by torchrun.
