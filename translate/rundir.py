@@ -2,7 +2,8 @@
 
 Layout::
 
-    RUN/config.toml                         the fully resolved config; reproduces the run alone
+    RUN/config.toml                         the fully resolved config; reproduces the run alone; [[resumes]]
+                                            records each --resume: its step, time and what it changed
     RUN/checkpoints/latest.safetensors      weights of every network, named `<net>.<param>` (G., D., G_A., ...)
     RUN/checkpoints/latest.json             everything else (step, epoch, RNG, ...), written by the loop
     RUN/checkpoints/step_NNNNNNN.*          kept every Nth checkpoint

@@ -68,11 +68,13 @@ def test_empty_and_missing_folders(tmp_path):
 
 
 def test_unpaired_samples_b_independently(unpaired_root):
-    torch.manual_seed(0)
     data = UnpairedFolder(str(unpaired_root), **SIZES)
     assert len(data) == 3  # the larger side
-    b_paths = {data[0]["B_path"] for _ in range(20)}
-    assert len(b_paths) == 2  # B is drawn at random
+    b_paths = set()
+    for epoch in range(20):
+        data.set_epoch(epoch)
+        b_paths.add(data[0]["B_path"])
+    assert len(b_paths) == 2  # B is drawn at random, anew each epoch
     serial = UnpairedFolder(str(unpaired_root), train=False, **SIZES)
     assert [serial[i]["B_path"][-6:] for i in range(3)] == ["B0.jpg", "B1.jpg", "B0.jpg"]
 
@@ -118,3 +120,21 @@ def test_scenes_unpaired_train_is_unpaired_and_test_is_paired():
     assert train[0]["A_path"] != train[0]["B_path"].replace("shinkai", "photo")
     item = test[0]
     assert item["A_path"].split("/")[1] == item["B_path"].split("/")[1]  # the same scene
+
+
+def test_an_items_randomness_is_a_function_of_seed_epoch_and_index(unpaired_root, ab_root):
+    import random
+
+    for data in (UnpairedFolder(str(unpaired_root), **SIZES), PairedFolder(str(ab_root), "train", **SIZES)):
+        def item(epoch: int, index: int, seed: int = 7) -> dict:
+            data.set_epoch(epoch, seed)
+            return data[index]
+
+        first = item(1, 2)
+        random.seed(123), torch.manual_seed(123)  # global generators play no part ...
+        item(0, 0), item(3, 1)  # ... nor what was loaded before
+        again = item(1, 2)
+        assert torch.equal(first["A"], again["A"]) and torch.equal(first["B"], again["B"])
+        assert first["B_path"] == again["B_path"]
+        others = [item(e, 2, s) for e, s in ((0, 7), (2, 7), (3, 7), (1, 8), (1, 9), (1, 10))]
+        assert any(not torch.equal(first["A"], o["A"]) for o in others)  # another epoch or seed: another crop

@@ -22,7 +22,8 @@ from translate.cli.base import setup_logging
 @click.option("--seed", type=int)
 @click.option("--device", help="auto, cpu, cuda, cuda:N or mps.")
 @click.option("--out", type=click.Path(), help="Run directory (default runs/<model>-<style>).")
-@click.option("--resume", type=click.Path(), help="Continue the run in this directory from its latest checkpoint.")
+@click.option("--resume", type=click.Path(), help="Continue the run in this directory from its latest checkpoint "
+              "(--steps, --epochs, --device, -q and train.*/data.workers settings may change; the networks and data may not).")
 @click.option("--preset", help="Layered after the style: configs/presets/<PRESET>.toml (paper: the papers' 256 px and widths).")
 @click.option("--config", "config_file", type=click.Path(), help="A TOML file of overrides.")
 @click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE", help="Override one key, e.g. generator.width=32.")
@@ -52,31 +53,38 @@ def train(
     from translate import config as cfg
 
     setup_logging(quiet)
-    if resume and not (model or style or config_file or preset):
+    flags: dict[str, Any] = {}
+
+    def put(table: str, key: str, value: Any) -> None:
+        if value is not None:
+            flags.setdefault(table, {})[key] = value
+
+    put("generator", "name", generator)
+    put("discriminator", "name", discriminator)
+    put("data", "root", data_root)
+    if size is not None:
+        put("data", "crop_size", size)
+        put("data", "load_size", size * 286 // 256)
+    put("train", "steps", steps)
+    put("train", "epochs", epochs)
+    put("train", "batch_size", batch_size)
+    put("train", "seed", seed)
+    put("train", "device", device)
+    if quiet:
+        put("train", "quiet", True)
+    if resume:
+        from translate.errors import ConfigError
         from translate.rundir import read_config
 
-        resolved = cfg.from_run(read_config(resume))
-    else:
-        flags: dict[str, Any] = {}
-
-        def put(table: str, key: str, value: Any) -> None:
+        if out or preset:
+            raise ConfigError(f"{'--out' if out else '--preset'} with --resume: a resumed run keeps its directory and "
+                              "its config; drop it, or start a new run")
+        for key, value in (("model", model), ("style", style)):
             if value is not None:
-                flags.setdefault(table, {})[key] = value
-
-        put("generator", "name", generator)
-        put("discriminator", "name", discriminator)
-        put("data", "root", data_root)
-        if size is not None:
-            put("data", "crop_size", size)
-            put("data", "load_size", size * 286 // 256)
-        put("train", "steps", steps)
-        put("train", "epochs", epochs)
-        put("train", "batch_size", batch_size)
-        put("train", "seed", seed)
-        put("train", "device", device)
-        put("train", "out", out or resume)
-        if quiet:
-            put("train", "quiet", True)
+                flags[key] = value
+        resolved = cfg.for_resume(read_config(resume), flags, assignments, config_file)
+    else:
+        put("train", "out", out)
         resolved = cfg.resolve(model, style, config_file, flags, assignments, preset=preset)
     if dry_run:
         from translate.rundir import dumps_toml

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
 from torch.utils.data import Dataset
 
 from translate.data import scenes
-from translate.data.folders import ImageFolder, PairedFolder, UnpairedFolder
+from translate.data.folders import EpochRandomness, ImageFolder, PairedFolder, UnpairedFolder
 from translate.data.options import ImageOptions, image_keywords, takes_image_options
 from translate.data.transforms import to_mode, to_tensor
 from translate.errors import ConfigError, DataError, unknown_message
@@ -20,12 +19,13 @@ DATASETS.add("images", ImageFolder, "single images from files and folders, for p
 
 
 @DATASETS.register("scenes", "the embedded procedural world: one scene as labels, photo, shinkai and sketch")
-class SceneDataset(Dataset):
+class SceneDataset(EpochRandomness, Dataset):
     """The embedded procedural world as a data set: the same scene rendered as source and target.
 
     Paired tasks give each scene in both renderings. The unpaired task (photo2shinkai) draws its A and B
     sides from disjoint scenes when training; its test split is paired, so it can be scored. Keywords beyond
-    `task`, `split`, `n` and `seed` are `ImageOptions`'.
+    `task`, `split`, `n` and `seed` are `ImageOptions`'. The jitter and unpaired picks are a function of
+    (the run's seed, epoch, index): `EpochRandomness`.
     """
 
     @takes_image_options
@@ -63,14 +63,15 @@ class SceneDataset(Dataset):
         return scene.image(kind)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
+        rng = self.item_rng(index)
         if self.unpaired:
-            index_b = int(torch.randint(self.n, ()).item())
+            index_b = rng.randrange(self.n)
             image_a, image_b = self._image(index, "A", self.source), self._image(index_b, "B", self.target)
-            params_a, params_b = self.jitter.sample(), self.jitter.sample()
+            params_a, params_b = self.jitter.sample(rng), self.jitter.sample(rng)
         else:
             index_b = index
             image_a, image_b = self._image(index, "", self.source), self._image(index, "", self.target)
-            params_a = params_b = self.jitter.sample()
+            params_a = params_b = self.jitter.sample(rng)
         return {
             "A": to_tensor(self.jitter(to_mode(image_a, self.options.in_channels), params_a)),
             "B": to_tensor(self.jitter(to_mode(image_b, self.options.out_channels), params_b)),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,7 +70,29 @@ def pair_by_stem(a_dir: Path, b_dir: Path) -> tuple[list[tuple[Path, Path]], lis
     return pairs, [a[k] for k in sorted(a.keys() - b.keys())], [b[k] for k in sorted(b.keys() - a.keys())]
 
 
-class SafeImageDataset(Dataset):
+class EpochRandomness:
+    """Each item's randomness (crop, flip, an unpaired partner) as a function of (seed, epoch, index) alone.
+
+    The loop calls `set_epoch(epoch, seed)` before each epoch, as with DistributedSampler. Item i of an epoch
+    is then the same whichever process loads it and whenever, so a resumed run replays exactly what an
+    uninterrupted one saw, with any number of DataLoader workers; and global random generators are untouched.
+    """
+
+    random_seed = 0
+    epoch = 0
+
+    def set_epoch(self, epoch: int, seed: int | None = None) -> None:
+        """Draw the next items' randomness from `epoch` (and `seed`, the run's seed, when given)."""
+        self.epoch = int(epoch)
+        if seed is not None:
+            self.random_seed = int(seed)
+
+    def item_rng(self, index: int) -> random.Random:
+        """The generator of item `index` this epoch (a string seed: the same in every process)."""
+        return random.Random(f"{self.random_seed}/{self.epoch}/{index}")
+
+
+class SafeImageDataset(EpochRandomness, Dataset):
     """A dataset whose items are read from image files; a bad file is named, then skipped or fatal.
 
     `on_error="skip"` logs the file once and uses the next item instead; `"fail"` raises DataError.
@@ -150,7 +173,7 @@ class PairedFolder(SafeImageDataset):
             image_a, image_b = open_image(path_a, 3), open_image(path_b, 3)
         if self.options.swap:
             image_a, image_b, path_a, path_b = image_b, image_a, path_b, path_a
-        params = self.jitter.sample()
+        params = self.jitter.sample(self.item_rng(index))
         return {
             "A": _apply(self.jitter, params, to_mode(image_a, self.options.in_channels)),
             "B": _apply(self.jitter, params, to_mode(image_b, self.options.out_channels)),
@@ -173,7 +196,8 @@ def find_unpaired_dirs(root: str | os.PathLike[str], split: str = "train") -> tu
 class UnpairedFolder(SafeImageDataset):
     """Unpaired images from `<split>A/` and `<split>B/` for CycleGAN-style training.
 
-    Item i is A[i % len(A)] with a B drawn at random when training (in order when not), as the reference.
+    Item i is A[i % len(A)] with a B drawn at random when training (in order when not), as the reference;
+    the draw is a function of (seed, epoch, i), like the jitter (`EpochRandomness`).
     Keywords beyond `on_error` are `ImageOptions`'.
     """
 
@@ -194,15 +218,17 @@ class UnpairedFolder(SafeImageDataset):
         return max(len(self.a_files), len(self.b_files))
 
     def load(self, index: int) -> dict[str, Any]:
+        rng = self.item_rng(index)
         path_a = self.a_files[index % len(self.a_files)]
         if self.options.train:
-            path_b = self.b_files[int(torch.randint(len(self.b_files), ()).item())]
+            path_b = self.b_files[rng.randrange(len(self.b_files))]
         else:
             path_b = self.b_files[index % len(self.b_files)]
         image_a, image_b = open_image(path_a, self.options.in_channels), open_image(path_b, self.options.out_channels)
+        params_a, params_b = self.jitter.sample(rng), self.jitter.sample(rng)
         return {
-            "A": _apply(self.jitter, self.jitter.sample(), image_a),
-            "B": _apply(self.jitter, self.jitter.sample(), image_b),
+            "A": _apply(self.jitter, params_a, image_a),
+            "B": _apply(self.jitter, params_b, image_b),
             "A_path": str(path_a),
             "B_path": str(path_b),
         }

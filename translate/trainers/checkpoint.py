@@ -6,14 +6,19 @@ One checkpoint `TAG` (latest, or step_NNNNNNN) is three files in RUN/checkpoints
     TAG.state.safetensors  optimiser moments, the image pools, torch RNG states
     TAG.json               step, epoch, optimiser settings, Python/NumPy RNG states, the config, ...
 
-They are written in that order, the JSON last: it is the commit. Each safetensors file records the step
-in its metadata, and loading checks that all three agree, so a run killed between two writes is caught.
+A new checkpoint never overwrites the last one piecemeal: its three files are first written (each atomically)
+as `.TAG.pending.*`, the pending JSON last: that is the commit. Only then are they renamed over TAG.* (the
+JSON last). A run killed before the commit keeps the previous checkpoint whole (the pending files are
+dropped); one killed while renaming has its renames finished by `recover`, which `exists` and `load` run
+first. So a run killed at any moment (SIGKILL included) keeps a checkpoint that loads. Each safetensors file
+also records the step in its metadata, and loading checks that all three agree.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -21,6 +26,7 @@ from safetensors import safe_open
 
 from translate.errors import CheckpointError
 from translate.files import (
+    fsync_dir,
     load_weights,
     prefixed,
     read_json,
@@ -43,6 +49,35 @@ def state_path(run: str | Path, tag: str) -> Path:
 def json_path(run: str | Path, tag: str) -> Path:
     """The JSON file of a checkpoint (its commit record)."""
     return Path(run) / CHECKPOINTS / f"{tag}.json"
+
+
+PATHS: tuple[Callable[[str | Path, str], Path], ...] = (weights_path, state_path, json_path)  # the JSON last
+
+
+def pending(tag: str) -> str:
+    """The tag under which checkpoint `tag` is written before it replaces the last one (a hidden file)."""
+    return f".{tag}.pending"
+
+
+def publish(run: str | Path, tag: str) -> None:
+    """Rename the committed pending files of `tag` over its files, the JSON last (each rename is atomic)."""
+    for path_of in PATHS:
+        src = path_of(run, pending(tag))
+        if src.is_file():
+            os.replace(src, path_of(run, tag))
+    fsync_dir(Path(run) / CHECKPOINTS)
+
+
+def recover(run: str | Path, tag: str = "latest") -> None:
+    """Finish what a killed save left: a committed pending checkpoint (its JSON written) is published; an
+    uncommitted one is dropped, leaving the previous checkpoint as it was."""
+    if json_path(run, pending(tag)).is_file():
+        publish(run, tag)
+    else:
+        for path_of in PATHS:
+            path_of(run, pending(tag)).unlink(missing_ok=True)
+    for tmp in (Path(run) / CHECKPOINTS).glob(f".{pending(tag)}.*.tmp"):  # atomic writes a kill cut short
+        tmp.unlink(missing_ok=True)
 
 
 # --------------------------------------------------------------------- nested state <-> JSON + tensors
@@ -92,12 +127,14 @@ def join_tensors(obj: Any, tensors: dict[str, torch.Tensor]) -> Any:
 
 
 def save(run: str | Path, tag: str, trainer_state: dict[str, Any], loop_state: dict[str, Any]) -> None:
-    """Write checkpoint `tag`: networks, then the other tensors, then the JSON commit record."""
+    """Write checkpoint `tag`: networks, then the other tensors, then the JSON commit record, all pending; then
+    put them in place of the last checkpoint."""
     step = str(loop_state["step"])
+    staged = pending(tag)
     weights: dict[str, torch.Tensor] = {}
     for name, state in trainer_state["networks"].items():
         weights.update(prefixed(state, name))
-    save_weights(weights_path(run, tag), weights, metadata={"step": step})
+    save_weights(weights_path(run, staged), weights, metadata={"step": step})
     tensors: dict[str, torch.Tensor] = {}
     rest = {k: v for k, v in trainer_state.items() if k != "networks"}
     record = {
@@ -107,17 +144,22 @@ def save(run: str | Path, tag: str, trainer_state: dict[str, Any], loop_state: d
         "trainer": split_tensors(rest, tensors, "trainer"),
         "rng": split_tensors(rng_state(), tensors, "rng"),
     }
-    save_weights(state_path(run, tag), tensors, metadata={"step": step})
-    write_json(json_path(run, tag), record)
+    save_weights(state_path(run, staged), tensors, metadata={"step": step})
+    write_json(json_path(run, staged), record)  # the commit
+    publish(run, tag)
 
 
 def exists(run: str | Path, tag: str = "latest") -> bool:
-    """Whether checkpoint `tag` has its commit record."""
+    """Whether checkpoint `tag` has its commit record (after finishing a save that a kill interrupted)."""
+    if (Path(run) / CHECKPOINTS).is_dir():
+        recover(run, tag)
     return json_path(run, tag).is_file()
 
 
 def load(run: str | Path, tag: str = "latest", device: str | torch.device = "cpu") -> tuple[dict[str, Any], dict[str, Any]]:
     """(trainer state, loop state) of checkpoint `tag`; RNG states are in loop_state["rng"]."""
+    if (Path(run) / CHECKPOINTS).is_dir():
+        recover(run, tag)
     record = read_json(json_path(run, tag))
     if record.get("format") != FORMAT:
         raise CheckpointError(f"{json_path(run, tag)}: checkpoint format {record.get('format')} is not {FORMAT}")
@@ -142,8 +184,9 @@ def load(run: str | Path, tag: str = "latest", device: str | torch.device = "cpu
 
 
 def copy_tag(run: str | Path, src: str, dst: str) -> None:
-    """Keep a copy of checkpoint `src` under tag `dst` (each file atomically, the JSON last)."""
-    for path_of in (weights_path, state_path, json_path):
-        write_bytes(path_of(run, dst), path_of(run, src).read_bytes())
+    """Keep a copy of checkpoint `src` under tag `dst` (pending first, the JSON last, then put in place)."""
+    for path_of in PATHS:
+        write_bytes(path_of(run, pending(dst)), path_of(run, src).read_bytes())
+    publish(run, dst)
 
 

@@ -6,7 +6,9 @@ then for each batch calls `trainer.step(batch)` and around it does everything el
 - a tqdm bar with the current losses and images/s, a line per epoch (`train.quiet` silences both);
 - the run directory: config.toml, log.jsonl (one record per logged step, plus held-out evaluations),
   loss.png, samples/epoch_NNN.png (fixed held-out inputs), checkpoints/ (latest and every Nth);
-- exact resume from the latest checkpoint (data order from (seed, epoch), RNG states, image pools);
+- exact resume from the latest checkpoint (data order from (seed, epoch), each item's crop, flip and
+  unpaired partner from (seed, epoch, index) whatever the number of workers, RNG states, image pools);
+  a resume may train longer and change how it trains (`config.for_resume`), and config.toml records it;
 - Ctrl-C saves a checkpoint and stops with TrainingInterrupted; a non-finite loss stops with a
   TrainingError and leaves the last good checkpoint as it was;
 - DistributedDataParallel when launched by torchrun.
@@ -27,13 +29,13 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from translate import device as devices
-from translate.config import DEFAULTS
+from translate.config import DEFAULTS, RESUMES, check_for_training, describe_changes, from_run, resume_changes
 from translate.data.datasets import build_dataset
 from translate.errors import CheckpointError, ConfigError, DataError, TrainingError
 from translate.evaluation.metrics import heldout_l1
 from translate.files import write_text
 from translate.registry import TRAINERS
-from translate.rundir import LOG_FILE, LOSS_PLOT, SAMPLES, new_run_dir, write_config
+from translate.rundir import CONFIG_FILE, LOG_FILE, LOSS_PLOT, SAMPLES, new_run_dir, read_config, write_config
 from translate.trainers import checkpoint, distributed
 from translate.trainers.base import Trainer
 from translate.trainers.progress import (
@@ -65,6 +67,7 @@ def train(config: dict[str, Any], resume: str | Path | None = None, callback: Ca
     `resume`: a run directory to continue from its latest checkpoint. `callback(step, losses, trainer)`
     runs after every step (tests use it; it may raise or send a signal).
     """
+    check_for_training(config)
     config = copy.deepcopy(config)
     world = distributed.join(config["train"]["device"])
     try:
@@ -87,6 +90,8 @@ class Run:
         self.resuming = resume is not None and checkpoint.exists(self.dir)
         if resume is not None and not self.resuming:
             log.warning("%s holds no checkpoint yet; training starts from scratch there", self.dir)
+        # the run's config before this resume, to record what the resume changed
+        self.before = read_config(self.dir) if resume is not None and (self.dir / CONFIG_FILE).is_file() else None
 
         self.device = devices.choose_device(train_cfg["device"], world.local_rank)
         if int(train_cfg.get("threads", 0)) > 0:  # CPU threads; 0 leaves torch's default (one per core)
@@ -144,6 +149,11 @@ class Run:
             self.step = int(record["step"])
             self.evals = list(record.get("evals", []))
             rng_state = record["rng"]
+            if self.step > self.total_steps:
+                raise ConfigError(
+                    f"{self.dir} is at step {self.step}, past the {self.total_steps} steps asked for; "
+                    f"resume with --steps above {self.step} (or more --epochs)"
+                )
         if world.enabled:
             self.trainer.distribute(distributed.wrapper(self.device))
             # every rank its own noise (dropout, crops); rank 0 keeps the single-process stream
@@ -153,7 +163,7 @@ class Run:
             set_rng_state(rng_state)
         if world.main:
             self._write_config()
-            if self.resuming:
+            if resume is not None:
                 self._truncate_log()
 
     # --------------------------------------------------------------------------------------- the loop
@@ -222,12 +232,19 @@ class Run:
         return self.dir
 
     def _batches(self) -> Iterator[dict[str, Any]]:
-        """Training batches from the current step on, epoch after epoch; the order of each epoch comes from
-        (seed, epoch) alone, and a resumed epoch skips what was already trained."""
+        """Training batches from the current step on, epoch after epoch; a resumed epoch skips what was already
+        trained. The order of each epoch and every item's crop, flip and unpaired partner come from (seed, epoch,
+        index) alone, so they are the same with any number of workers and after any resume."""
+        seed = int(self.config["train"]["seed"])
         while True:
             epoch = self.step // self.steps_per_epoch
             self.sampler.set_epoch(epoch)
             self.sampler.skip = (self.step - epoch * self.steps_per_epoch) * self.batch_size
+            set_epoch = getattr(self.train_set, "set_epoch", None)
+            if set_epoch is not None:
+                set_epoch(epoch, seed)  # before the iterator is made: workers get the dataset as it is now
+            # workers' own seeds (for a data set of the user's that draws from global generators) from (seed, epoch)
+            self.loader.generator.manual_seed(seed * 1_000_003 + epoch)
             yield from self.loader
 
     def _step(self, batch: dict[str, Any], callback: Callback | None) -> tuple[dict[str, float], int]:
@@ -326,9 +343,12 @@ class Run:
             f.write(json.dumps(record) + "\n")
 
     def _truncate_log(self) -> None:
-        """Drop log records past the checkpoint: those steps are about to be trained again."""
+        """Drop log records past the checkpoint: those steps are about to be trained again (from scratch, with
+        no checkpoint, the held-out evaluation of step 0 too)."""
         path = self.dir / LOG_FILE
-        records = [r for r in read_log(path) if r.get("step", 0) <= self.step]
+        if not path.exists():
+            return
+        records = [r for r in read_log(path) if 0 < self.step and r.get("step", 0) <= self.step]
 
         write_text(path, "".join(json.dumps(r) + "\n" for r in records))
 
@@ -367,6 +387,16 @@ class Run:
                 if key in DEFAULTS.get(table, {}):
                     config[table][key] = value
                 header.append(f"{table}.{key} resolved to: {value}")
+        config.pop(RESUMES, None)
+        if self.before is not None:
+            # each resume is kept: the step it resumed at, when, and the keys it changed
+            changes = resume_changes(from_run(self.before), config)
+            changes.pop("train.out", None)
+            config[RESUMES] = [*self.before.get(RESUMES, []), {
+                "step": self.step,
+                "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "changed": describe_changes(changes),
+            }]
         write_config(self.dir, config, "\n".join(header))
 
 

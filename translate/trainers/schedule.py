@@ -5,6 +5,15 @@ decays it linearly over `n_epochs_decay`; `step` multiplies it by `gamma` every 
 anneals it to zero over the run; `constant` keeps it. A run whose length is not the schedule's own
 (n_epochs + n_epochs_decay) gets the schedule stretched or squeezed to fit, so its rate still reaches the
 end of the decay at the end of the run.
+
+The factor is a function of the step and the run's length alone. A run resumed with more steps or epochs
+(`translate train --resume RUN --steps N`) therefore follows, from the step it resumed at, exactly the rates
+an uninterrupted run of the new length has at those steps: the decay is re-planned over the new total, as
+the reference does when `--continue_train --epoch_count` is given a longer `--n_epochs_decay`. Continuing
+the original plan instead would leave linear and cosine at zero after their old end, so the extra steps would
+train nothing. Where both plans agree up to the resume step (a constant phase, `step`, `constant`), the
+extended run equals one asked for at the new length from the start, bit for bit; otherwise the rate jumps
+to the new plan's value at the resume step (upwards, when the run is lengthened during its decay).
 """
 
 from __future__ import annotations
