@@ -24,7 +24,7 @@ from translate.config import resolve
 from translate.data.datasets import build_dataset
 from translate.evaluation.metrics import heldout_l1
 from translate.device import choose_device, describe, device_kind
-from translate.trainers.loop import build_trainer
+from translate.trainers.base import build_trainer
 from translate.trainers.rng import seed_everything
 
 RESULTS = Path(__file__).resolve().parent / "results" / "precision.md"

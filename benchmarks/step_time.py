@@ -15,7 +15,7 @@ from torch.utils.data import default_collate
 
 from translate.config import resolve
 from translate.data.datasets import build_dataset
-from translate.trainers.loop import build_trainer
+from translate.trainers.base import build_trainer
 
 
 def main() -> None:

@@ -5,6 +5,7 @@ import tomllib
 import pytest
 
 from translate import config as cfg
+from translate.resume import for_resume
 from translate.errors import ConfigError, TranslateError
 from translate.rundir import dumps_toml
 
@@ -129,26 +130,26 @@ def test_a_style_can_hold_settings_for_one_model(monkeypatch, tmp_path):
 
 def test_a_resume_may_change_how_long_and_how_it_trains():
     run = cfg.resolve("pix2pix", "coloring", overrides={"train": {"steps": 4}})
-    config = cfg.for_resume(run, {"train": {"steps": 8, "device": "cpu", "quiet": True}},
+    config = for_resume(run, {"train": {"steps": 8, "device": "cpu", "quiet": True}},
                             ["data.workers=2", "train.log_every=1"])
     assert config["train"]["steps"] == 8 and config["train"]["device"] == "cpu" and config["data"]["workers"] == 2
     assert config["train"]["quiet"] and config["train"]["log_every"] == 1
     assert config["generator"] == run["generator"] and config["data"]["crop_size"] == run["data"]["crop_size"]
     # --epochs alone on a run that counted steps: epochs count from then on
-    by_epochs = cfg.for_resume(run, {"train": {"epochs": 3}})
+    by_epochs = for_resume(run, {"train": {"epochs": 3}})
     assert by_epochs["train"]["steps"] == 0 and by_epochs["train"]["epochs"] == 3
 
 
 def test_a_resume_refuses_what_would_change_the_networks_or_the_data_in_one_line():
     run = cfg.resolve("pix2pix", "coloring")
     with pytest.raises(ConfigError) as e:
-        cfg.for_resume(run, {"data": {"crop_size": 48}}, ["generator.width=32", "train.batch_size=4"])
+        for_resume(run, {"data": {"crop_size": 48}}, ["generator.width=32", "train.batch_size=4"])
     message = str(e.value)
     assert "\n" not in message and "--resume" in message and "new run" in message
     assert all(k in message for k in ("generator.width", "data.crop_size", "train.batch_size"))
     with pytest.raises(ConfigError, match="cannot change model"):
-        cfg.for_resume(run, {"model": "cyclegan"})
-    assert cfg.for_resume(run, {"model": "pix2pix"})["model"] == "pix2pix"  # naming the run's own model is fine
+        for_resume(run, {"model": "cyclegan"})
+    assert for_resume(run, {"model": "pix2pix"})["model"] == "pix2pix"  # naming the run's own model is fine
 
 
 def test_a_runs_record_of_resumes_reads_back():
@@ -157,7 +158,7 @@ def test_a_runs_record_of_resumes_reads_back():
     assert "[[resumes]]" in text
     again = cfg.from_run(tomllib.loads(text))
     assert again["resumes"][0]["step"] == 4
-    assert cfg.for_resume(tomllib.loads(text), {"train": {"steps": 9}})["train"]["steps"] == 9
+    assert for_resume(tomllib.loads(text), {"train": {"steps": 9}})["train"]["steps"] == 9
 
 
 def test_bgr_channel_order_is_refused_for_training_in_one_line(tmp_path):

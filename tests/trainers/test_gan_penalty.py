@@ -11,7 +11,7 @@ import torch
 
 from tests.trainers.test_trainers import batch_of, tiny_config
 from translate.config import resolve
-from translate.trainers.loop import build_trainer
+from translate.trainers.base import build_trainer
 from translate.trainers.rng import seed_everything
 
 LAMBDA_GP = 3.0

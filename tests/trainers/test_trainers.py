@@ -15,7 +15,7 @@ from translate.data.datasets import build_dataset
 from translate.evaluation.metrics import heldout_l1
 from translate.trainers.checkpoint import join_tensors, split_tensors
 from translate.trainers.image_pool import ImagePool
-from translate.trainers.loop import build_trainer
+from translate.trainers.base import build_trainer
 from translate.trainers.rng import seed_everything
 from translate.trainers.schedule import Schedule
 

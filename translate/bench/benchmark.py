@@ -31,12 +31,7 @@ from typing import Any, Iterable
 import torch
 
 from translate.bench.quality import quality_markdown, quality_table
-from translate.bench.speed import (
-    machine_peaks,
-    measure_speed,
-    memory_method,
-    speed_markdown,
-)
+from translate.bench.speed import machine_peaks, measure_speed, memory_method, speed_markdown
 from translate.config import (
     assignments_to_table,
     check_layer,

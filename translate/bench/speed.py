@@ -24,7 +24,7 @@ from torch.utils.flop_counter import FlopCounterMode, conv_flop_count
 from translate import device as devices
 from translate.bench.measure import count_macs, count_parameters
 from translate.config import build_generator
-from translate.trainers.loop import build_trainer
+from translate.trainers.base import build_trainer
 from translate.trainers.rng import seed_everything
 
 MIB = 2**20

@@ -9,6 +9,7 @@ import click
 
 from translate.cli.base import setup_logging
 
+
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--params", is_flag=True, help="Parameters and multiply-accumulates of every part at --size.")

@@ -10,6 +10,7 @@ import click
 from translate.cli.base import Group
 from translate.errors import TranslateError
 
+
 @click.group(cls=Group)
 def data() -> None:
     """Make, check and prepare data sets."""

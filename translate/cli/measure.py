@@ -11,6 +11,7 @@ import click
 from translate.cli.base import setup_logging
 from translate.errors import TranslateError
 
+
 @click.command("eval")
 @click.argument("runs", nargs=-1, required=True, metavar="RUN...")
 @click.option("--style", "-s", help="Score on this style's test data (default: each run's own; coloring for baselines).")
@@ -46,9 +47,9 @@ def eval_command(
     where they apply; FID/KID when Inception weights are on this machine. Several RUNs make one table; the
     JSON is one report, or a list of them for several RUNs.
     """
+    from translate.device import choose_device
     from translate.evaluation.evaluate import evaluate_run
     from translate.evaluation.report import format_table
-    from translate.device import choose_device
     from translate.files import write_json
     from translate.outputs import check_output_file
 
@@ -117,7 +118,8 @@ def benchmark(
     Speed: params, MACs, train steps/s, images/s, peak memory, share of the matmul peak. Quality: each model
     trained for the same steps and scored. Writes DIR/report.md, report.json, grid_<style>.png, quality.png.
     """
-    from translate.bench.benchmark import benchmark as run_benchmark, split_list
+    from translate.bench.benchmark import benchmark as run_benchmark
+    from translate.bench.benchmark import split_list
 
     setup_logging(quiet)
     try:

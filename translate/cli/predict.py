@@ -9,6 +9,7 @@ import click
 
 from translate.cli.base import setup_logging
 
+
 @click.command()
 @click.argument("run", metavar="RUN_OR_CHECKPOINT")
 @click.argument("inputs", nargs=-1, metavar="INPUT...")
@@ -62,8 +63,8 @@ def predict(
     from translate.data.transforms import MAX_PIXELS
     from translate.errors import DataError
     from translate.inference.batch import parse_size, predict_files
-    from translate.outputs import check_output_folder
     from translate.inference.translator import load
+    from translate.outputs import check_output_folder
 
     setup_logging(quiet)
     if not inputs:
@@ -103,7 +104,8 @@ def export(run: str, image_format: str | None, out: str, direction: str, overwri
     The file says what it takes: value range, channel order, channels, size multiple, and the run it came from
     (ONNX metadata_props; TorchScript's extra file translate.json).
     """
-    from translate.inference.export import CHECK_SIZE, export as export_run, format_for
+    from translate.inference.export import CHECK_SIZE, format_for
+    from translate.inference.export import export as export_run
 
     image_format = image_format or format_for(out)
     diff = export_run(run, out, image_format=image_format, direction=direction, overwrite=overwrite)

@@ -9,6 +9,7 @@ import click
 
 from translate.cli.base import setup_logging
 
+
 @click.command()
 @click.option("--model", "-m", help="Model preset: configs/models/<MODEL>.toml (pix2pix, cyclegan, cartoongan).")
 @click.option("--style", "-s", help="Style preset: configs/styles/<STYLE>.toml (data and size).")
@@ -74,6 +75,7 @@ def train(
         put("train", "quiet", True)
     if resume:
         from translate.errors import ConfigError
+        from translate.resume import for_resume
         from translate.rundir import read_config
 
         if out or preset:
@@ -82,7 +84,7 @@ def train(
         for key, value in (("model", model), ("style", style)):
             if value is not None:
                 flags[key] = value
-        resolved = cfg.for_resume(read_config(resume), flags, assignments, config_file)
+        resolved = for_resume(read_config(resume), flags, assignments, config_file)
     else:
         put("train", "out", out)
         resolved = cfg.resolve(model, style, config_file, flags, assignments, preset=preset)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from torch.utils.data import Dataset
@@ -12,6 +13,8 @@ from translate.data.options import ImageOptions, image_keywords, takes_image_opt
 from translate.data.transforms import to_mode, to_tensor
 from translate.errors import ConfigError, DataError, unknown_message
 from translate.registry import DATASETS
+
+log = logging.getLogger("translate")
 
 DATASETS.add("paired", PairedFolder, "paired images: AB side by side, or A/ and B/ folders by file name")
 DATASETS.add("unpaired", UnpairedFolder, "unpaired images: trainA/ trainB/ testA/ testB/, sampled independently")
@@ -99,3 +102,16 @@ def build_dataset(data: dict[str, Any], split: str = "train", train: bool | None
         raise ConfigError("no data: set data.root (or --data DIR) to a folder, or data.task to a scenes-world task")
     n = data["n_train"] if split == "train" else data["n_test"]
     return SceneDataset(data["task"], split, n=n, seed=data["seed"], **options)
+
+
+def build_split(data: dict[str, Any], split: str) -> Dataset:
+    """A split of the data; a held-out split falls back to val/, then to the training images unjittered."""
+    if split == "train":
+        return build_dataset(data, "train")
+    for name in ("test", "val"):
+        try:
+            return build_dataset(data, name, train=False)
+        except DataError:
+            continue
+    log.warning("no test/ or val/ split in %s: held-out samples and L1 use training images", data["root"])
+    return build_dataset(data, "train", train=False)

@@ -19,10 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Callable
 
-from translate.zoo.download import DownloadError, download, hash_record, pin_on_first_use, sha256_file
-from translate.errors import DataError, TranslateError
+from translate.errors import DataError, TranslateError, unknown_message
 from translate.registry import UnknownNameError
-from translate.errors import unknown_message
+from translate.zoo.download import DownloadError, download, hash_record, pin_on_first_use, sha256_file
 
 log = logging.getLogger("translate")
 

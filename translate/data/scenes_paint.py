@@ -9,7 +9,18 @@ from __future__ import annotations
 import numpy as np
 
 from translate.data.scenes_layout import (
-    CLASSES, CLOUD, GRASS, MOUNTAIN, SKY, SUN, WATER, WINDOW, Layout, coords, fbm2d, pixel_box,
+    CLASSES,
+    CLOUD,
+    GRASS,
+    MOUNTAIN,
+    SKY,
+    SUN,
+    WATER,
+    WINDOW,
+    Layout,
+    coords,
+    fbm2d,
+    pixel_box,
 )
 
 

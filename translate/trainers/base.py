@@ -13,9 +13,9 @@ from typing import Any, Callable, Iterator
 import torch
 from torch import nn
 
-from translate.errors import ConfigError
 from translate.config import build_generator
-from translate.registry import create, registry
+from translate.errors import ConfigError
+from translate.registry import TRAINERS, create, registry
 
 
 class Trainer:
@@ -197,3 +197,12 @@ class Trainer:
         if self._scaler is not None and state.get("scaler"):
             self._scaler.load_state_dict(state["scaler"])
         self.load_extra_state(state.get("extra", {}))
+
+
+def build_trainer(config: dict[str, Any], device: torch.device) -> Trainer:
+    """The config's [trainer] on `device`, its tunables from the table."""
+    table = dict(config["trainer"])
+    name = table.pop("name", "")
+    if not name:
+        raise ConfigError(f"no trainer: set trainer.name to one of {', '.join(TRAINERS.names())} (or use --model)")
+    return TRAINERS.create(name, config=config, device=device, **table)

@@ -8,7 +8,7 @@ then for each batch calls `trainer.step(batch)` and around it does everything el
   loss.png, samples/epoch_NNN.png (fixed held-out inputs), checkpoints/ (latest and every Nth);
 - exact resume from the latest checkpoint (data order from (seed, epoch), each item's crop, flip and
   unpaired partner from (seed, epoch, index) whatever the number of workers, RNG states, image pools);
-  a resume may train longer and change how it trains (`config.for_resume`), and config.toml records it;
+  a resume may train longer and change how it trains (`translate.resume.for_resume`), and config.toml records it;
 - Ctrl-C saves a checkpoint and stops with TrainingInterrupted; a non-finite loss stops with a
   TrainingError and leaves the last good checkpoint as it was;
 - DistributedDataParallel when launched by torchrun.
@@ -26,25 +26,19 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
 
 from translate import device as devices
-from translate.config import DEFAULTS, RESUMES, check_for_training, describe_changes, from_run, resume_changes
-from translate.data.datasets import build_dataset
-from translate.errors import CheckpointError, ConfigError, DataError, TrainingError
+from translate.config import DEFAULTS, RESUMES, check_for_training, from_run
+from translate.data.datasets import build_split
+from translate.errors import CheckpointError, ConfigError, TrainingError
 from translate.evaluation.metrics import heldout_l1
 from translate.files import write_text
-from translate.registry import TRAINERS
+from translate.resume import describe_changes, resume_changes
 from translate.rundir import CONFIG_FILE, LOG_FILE, LOSS_PLOT, SAMPLES, new_run_dir, read_config, write_config
 from translate.trainers import checkpoint, distributed
-from translate.trainers.base import Trainer
-from translate.trainers.progress import (
-    Meter,
-    format_seconds,
-    make_bar,
-    redirect_logging,
-    stop_on_signals,
-)
+from translate.trainers.base import Trainer, build_trainer
+from translate.trainers.progress import Meter, format_seconds, make_bar, redirect_logging, stop_on_signals
 from translate.trainers.rng import isolated, seed_everything, set_rng_state
 from translate.trainers.samples import fixed_batch, plot_losses, read_log, sample_grid, save_image
 from translate.trainers.schedule import Schedule, set_lr
@@ -398,28 +392,3 @@ class Run:
                 "changed": describe_changes(changes),
             }]
         write_config(self.dir, config, "\n".join(header))
-
-
-# ---------------------------------------------------------------------------------------- helpers
-
-
-def build_split(data: dict[str, Any], split: str) -> Dataset:
-    """A split of the data; a held-out split falls back to val/, then to the training images unjittered."""
-    if split == "train":
-        return build_dataset(data, "train")
-    for name in ("test", "val"):
-        try:
-            return build_dataset(data, name, train=False)
-        except DataError:
-            continue
-    log.warning("no test/ or val/ split in %s: held-out samples and L1 use training images", data["root"])
-    return build_dataset(data, "train", train=False)
-
-
-def build_trainer(config: dict[str, Any], device: torch.device) -> Trainer:
-    """The config's [trainer] on `device`, its tunables from the table."""
-    table = dict(config["trainer"])
-    name = table.pop("name", "")
-    if not name:
-        raise ConfigError(f"no trainer: set trainer.name to one of {', '.join(TRAINERS.names())} (or use --model)")
-    return TRAINERS.create(name, config=config, device=device, **table)
