@@ -150,6 +150,17 @@ def test_a_run_directory_is_scored_on_its_own_style(tmp_path) -> None:
     assert "lines" in report and report["n_images"] == 3
 
 
+def test_cli_eval_runs_pix2pix_in_the_test_mode_asked_for(tmp_path) -> None:
+    run = make_run(tmp_path / "run")
+    reports = {}
+    for mode in ("eval", "reference"):
+        result = CliRunner().invoke(main, ["eval", str(run), "--limit", "3", "--test-mode", mode, "--json", "-q"])
+        assert result.exit_code == 0, result.output
+        reports[mode] = json.loads(result.output)
+    assert reports["eval"]["test_mode"] == "eval" and reports["reference"]["test_mode"] == "reference"
+    assert reports["eval"]["l1"] != reports["reference"]["l1"]  # batch statistics and dropout change the outputs
+
+
 def test_a_data_folder(tmp_path) -> None:
     scenes.write_task("photo2sketch", n=2, size=32, seed=0, out=tmp_path / "sketches", n_test=3)
     plain = evaluate_run("dodge", data=tmp_path / "sketches", size=32)

@@ -41,3 +41,10 @@ def setup_logging(quiet: bool = False) -> None:
         handler.setFormatter(OneLineFormatter())
         log.addHandler(handler)
     log.setLevel(logging.WARNING if quiet else logging.INFO)
+
+
+# pix2pix's behaviour at test time, for the commands that run a trained generator (predict, eval)
+test_mode_option = click.option(
+    "--test-mode", type=click.Choice(["eval", "reference"]),
+    help="eval: batch norm's running statistics, no dropout; reference: as the reference's test.py (no --eval), "
+         "each batch's own statistics and dropout on. Default: a catalogue model's card's, else eval.")

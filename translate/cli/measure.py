@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from translate.cli.base import setup_logging
+from translate.cli.base import setup_logging, test_mode_option
 from translate.errors import TranslateError
 
 
@@ -21,6 +21,7 @@ from translate.errors import TranslateError
 @click.option("--size", type=int, help="Image size in pixels (default: the run's or style's crop size).")
 @click.option("--batch-size", default=8, show_default=True)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
+@test_mode_option
 @click.option("--inception", type=click.Path(), help="Inception-v3 weights for FID/KID (torchvision's inception_v3_google-*.pth).")
 @click.option("--out", "-o", type=click.Path(), help="Also write the report(s) to this JSON file.")
 @click.option("--overwrite", is_flag=True, help="Replace --out if it exists.")
@@ -35,6 +36,7 @@ def eval_command(
     size: int | None,
     batch_size: int,
     device: str,
+    test_mode: str | None,
     inception: str | None,
     out: str | None,
     overwrite: bool,
@@ -58,7 +60,7 @@ def eval_command(
         check_output_file(out, overwrite, example="report.json")  # before the scoring, which takes a while
     reports = [
         evaluate_run(run, style, data_root, split=split, limit=limit, size=size, batch_size=batch_size,
-                     device=choose_device(device), inception=inception, progress=not quiet)
+                     device=choose_device(device), test_mode=test_mode, inception=inception, progress=not quiet)
         for run in runs
     ]
     result: Any = reports[0] if len(reports) == 1 else reports

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from translate.cli.base import setup_logging
+from translate.cli.base import setup_logging, test_mode_option
 
 
 @click.command()
@@ -24,10 +24,7 @@ from translate.cli.base import setup_logging
 @click.option("--overlap", type=int, default=32, show_default=True, help="Pixels two tiles share, blended.")
 @click.option("--batch-size", type=int, default=1, show_default=True, help="Images (or tiles) per forward pass.")
 @click.option("--keep-dropout", is_flag=True, help="Keep pix2pix's dropout noise on at test time.")
-@click.option("--test-mode", type=click.Choice(["eval", "reference"]),
-              help="eval: batch norm's running statistics, no dropout; reference: as the reference's test.py "
-                   "(no --eval), each batch's own statistics and dropout on. Default: a catalogue model's card's, "
-                   "else eval.")
+@test_mode_option
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
 @click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto", show_default=True,
               help="bf16 autocast, or fp32; auto: fp32 unless bf16 was measured faster on this kind of device.")
