@@ -69,7 +69,7 @@ def main() -> None:
         tmp_path = Path(tmp)
         Image.new("RGB", (256, 256), (90, 140, 200)).save(tmp_path / "photo.png")
         base = {**os.environ, "TRANSLATE_HOME": str(tmp_path / "home"), "OMP_NUM_THREADS": "1"}
-        trees = {"this checkout": ROOT, **({f"--vs {args.vs}": Path(args.vs).resolve()} if args.vs else {})}
+        trees = {"this checkout": ROOT, **({"the --vs checkout": Path(args.vs).resolve()} if args.vs else {})}
         envs = [{**base, "PYTHONPATH": str(tree)} for tree in trees.values()]
         translate = [sys.executable, "-m", "translate"]
         commands = {
@@ -89,7 +89,7 @@ def main() -> None:
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d")
     lines = [] if RESULTS.exists() else [
         "# Start-up of the translate command (whole process, wall seconds, median after a warm-up)", "",
-        "`python -m benchmarks.startup`", "",
+        "`python -m benchmarks.startup [--vs DIR]` (DIR: a checkout of another commit, timed in turn with this one)", "",
         "| date | commit | CPU | command | tree | median s | min s | max s |", "|---|---|---|---|---|---|---|---|"]
     lines += [f"| {stamp} | {commit(trees[tree])} | {cpu_name()} | `{label}` | {tree} | {med:.3f} | {lo:.3f} | {hi:.3f} |"
               for label, tree, med, lo, hi in rows]
