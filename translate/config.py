@@ -214,7 +214,7 @@ def check_parts(config: dict[str, Any]) -> None:
         if name not in reg:
             raise ConfigError(unknown_message(kind, name, reg.names()) + f" (config key {table}.name)")
         kwargs = {k: v for k, v in part.items() if k != "name"}
-        reg.check_keywords(name, kwargs, where=f"[{table}] {kind} '{name}'", settable_only=True)
+        reg.check_keywords(name, kwargs, where=f"[{table}] {kind} '{name}'", settable_only=True, table=table)
 
 
 def check_values(config: dict[str, Any]) -> None:

@@ -8,7 +8,6 @@ import importlib.util
 import inspect
 import numbers
 import os
-import re
 import sys
 import types
 import typing
@@ -219,11 +218,13 @@ class Registry:
         except KeyError:
             raise UnknownNameError(unknown_message(self.kind, name, self.names())) from None
 
-    def check_keywords(self, name: str, kwargs: dict[str, Any], where: str = "", settable_only: bool = False) -> None:
+    def check_keywords(
+        self, name: str, kwargs: dict[str, Any], where: str = "", settable_only: bool = False, table: str = ""
+    ) -> None:
         """Refuse keywords the named part does not take, naming the valid ones, and values of the wrong type.
 
-        A `where` of the form "[table] ..." (the config's part tables) names a key as `table.key` and shows the
-        fix as `--set table.key=value`.
+        `where` says where the keywords came from; a config `table` names a key as `table.key` and shows the fix
+        as `--set table.key=value`.
         """
         entry = self.entry(name)
         valid = entry.keywords(settable_only)
@@ -234,15 +235,14 @@ class Registry:
                     raise UnknownKeywordError(
                         f"{place} takes no keyword '{key}'{did_you_mean(key, valid)} valid: {known}"
                     )
-        self.check_types(name, kwargs, where)
+        self.check_types(name, kwargs, table)
 
-    def check_types(self, name: str, kwargs: dict[str, Any], where: str = "") -> None:
+    def check_types(self, name: str, kwargs: dict[str, Any], table: str = "") -> None:
         """Refuse a keyword whose value is not of the type the part's constructor declares (its annotation, or
         its default's type): one line naming the key, the type and an example. Allowed values of a string
         (a norm's name, say) are the part's own to check."""
         entry = self.entry(name)
         expected, defaults = entry.types(), entry.defaults()
-        table = re.match(r"\[([\w.]+)\]", where)
         for key, value in kwargs.items():
             allowed = expected.get(key)
             if allowed is None or _fits(value, allowed):
@@ -250,7 +250,7 @@ class Registry:
             words = " or ".join(dict.fromkeys(TYPE_WORDS[t] for t in allowed if t in TYPE_WORDS))
             example = _example(allowed, defaults.get(key, inspect.Parameter.empty))
             if table:
-                setting = f"{table.group(1)}.{key}"
+                setting = f"{table}.{key}"
                 fix = f", e.g. --set {setting}={example}" if example else ""
                 message = f"{setting} = {_toml(value)}: expected {words} ({name}'s {key}){fix}"
             else:
