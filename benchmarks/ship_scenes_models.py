@@ -133,9 +133,6 @@ def measure(item: Shipped) -> tuple[dict[str, float], str]:
 
 
 def write_card(item: Shipped, run: Path, weights: Path, metrics: dict[str, float], metrics_command: str) -> Path:
-
-
-
     config = tomllib.loads((run / "config.toml").read_text())
     data = config["data"]
     generator = generator_table(config)  # as training built it (a U-Net's depth read off the crop size)

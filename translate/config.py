@@ -331,6 +331,30 @@ def from_run(config: dict[str, Any]) -> dict[str, Any]:
     return config
 
 
+def imported_config(
+    model: str,
+    generator: str,
+    settings: dict[str, Any],
+    source: dict[str, str],
+    channel_order: str,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The config.toml of a run made from a generator alone (an imported checkpoint, a shipped catalogue model):
+    its trainer and generator, channels from the generator's settings, its source, and any `extra` tables."""
+    written: dict[str, Any] = {
+        "model": model,
+        "trainer": {"name": model},
+        "generator": {"name": generator, **settings},
+        "data": {
+            "in_channels": settings.get("in_channels", 3),
+            "out_channels": settings.get("out_channels", 3),
+            "channel_order": channel_order,
+        },
+        "source": {k: v for k, v in source.items() if v},
+    }
+    return merge(written, dict(extra)) if extra else written
+
+
 def generator_table(config: dict[str, Any]) -> dict[str, Any]:
     """The [generator] table as built: a U-Net without depth gets `image_size = data.crop_size`."""
     table = dict(config["generator"])

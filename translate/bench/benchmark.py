@@ -294,7 +294,6 @@ def benchmark(
     }
     started = time.perf_counter()
     if "speed" in plans:
-
         log.info("measuring this machine's matmul peak (%d x %d fp32)", options.matmul_size, options.matmul_size)
         report["peak"] = machine_peaks(device, options.matmul_size, options.warmup, options.repeats)
         report["memory_method"] = memory_method(device)
@@ -309,9 +308,7 @@ def benchmark(
                 row["train_peak_fraction"] = row["train_flops_per_s"] / peak["fp32_flops"]
                 row["infer_peak_fraction"] = row["infer_flops_per_s"] / peak["fp32_flops"]
     if "quality" in plans:
-
         if overwrite and runs.is_dir():
-
             shutil.rmtree(runs)
         report["quality"] = quality_table(plans["quality"], options, out, device)
     report["seconds"] = round(time.perf_counter() - started, 1)
@@ -365,13 +362,11 @@ def write_report(report: dict[str, Any], out: Path) -> None:
              f"Config file: {report['config_file'] or '(none)'}; --set: {' '.join(report['set']) or '(none)'}.",
              "Absolute times on a shared machine are noise; compare rows by the ratios, measured in the same run.", ""]
     if "speed" in report:
-
         lines += ["## Speed", "",
                   f"Batch {options['batch_size']}; medians of {options['repeats']} timed calls after "
                   f"{options['warmup']} warm-up calls. Peak memory: {report['memory_method']}.", ""]
         lines += speed_markdown(report["speed"], report["peak"]) + [""]
     if "quality" in report:
-
         lines += ["## Quality at a fixed budget", "",
                   "Each model trained for the same number of steps with the one training loop, then scored by "
                   "translate.evaluation.evaluate; 'time x' is training wall time relative to the first row of the style.", ""]

@@ -194,7 +194,6 @@ def measure_speed(config: dict[str, Any], size: int, device: torch.device, *, ba
 
 def _training(config: dict[str, Any], size: int, device: torch.device, dtype: torch.dtype | None,
               channels_last: bool, batch_size: int, warmup: int, repeats: int, seed: int) -> dict[str, Any]:
-
     fmt = torch.channels_last if channels_last else torch.preserve_format
     seed_everything(seed)
     with PeakMemory(device) as memory:
@@ -225,7 +224,6 @@ def _training(config: dict[str, Any], size: int, device: torch.device, dtype: to
 
 def _inference(config: dict[str, Any], size: int, device: torch.device, dtype: torch.dtype | None,
                channels_last: bool, batch_size: int, warmup: int, repeats: int, seed: int) -> dict[str, Any]:
-
     fmt = torch.channels_last if channels_last else torch.preserve_format
     in_ch, out_ch = int(config["data"]["in_channels"]), int(config["data"]["out_channels"])
     with PeakMemory(device) as memory:

@@ -170,7 +170,6 @@ class Tally:
 
     def __init__(self, segmenter: Any = None, styler: Any = None, features: Any = None, lines: bool = False,
                  line_threshold: int = 128, line_tolerance: float | None = None) -> None:
-
         self.segmenter, self.styler, self.features = segmenter, styler, features
         self.lines = quality.LineCounts() if lines else None
         self.line_threshold, self.line_tolerance = line_threshold, line_tolerance

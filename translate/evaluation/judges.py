@@ -198,7 +198,6 @@ def get_judge(kind: str, recipe: Recipe | None = None, device: torch.device | st
 
 
 def _load(recipe: Recipe, weights: Path, card_path: Path) -> Judge | None:
-
     try:
         card = read_json(card_path)
         net = _network(recipe)
@@ -212,7 +211,6 @@ def _load(recipe: Recipe, weights: Path, card_path: Path) -> Judge | None:
 
 
 def _save(judge: Judge, weights: Path, card_path: Path) -> None:
-
     try:  # weights first: a card is only ever written beside complete weights
         save_weights(weights, judge.net.state_dict(), metadata={"key": judge.recipe.key()})
         write_json(card_path, judge.card)

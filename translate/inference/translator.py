@@ -163,7 +163,6 @@ class Translator:
         source: str = "",
         test_mode: str = "eval",
     ) -> None:
-
         if test_mode not in TEST_MODES:
             raise ValueError(f"test_mode '{test_mode}': use {' or '.join(TEST_MODES)}")
         self.device = torch.device(device)

@@ -368,7 +368,6 @@ class Run:
         return f"data {where}: {len(self.train_set)} train, {len(self.test_set)} held-out, {data['crop_size']} px"  # type: ignore[arg-type]
 
     def _write_config(self) -> None:
-
         (self.dir / SAMPLES).mkdir(parents=True, exist_ok=True)
         (self.dir / "checkpoints").mkdir(parents=True, exist_ok=True)
         config = copy.deepcopy(self.config)

@@ -94,7 +94,6 @@ class Card:
         }
         style: dict[str, Any] = {}
         if self.data["style"]:  # trained on a style's data: `eval NAME` scores it there by default
-
             style = {"style": self.data["style"]}
             data = {**read_preset("styles", self.data["style"]).get("data", {}), **data}
         return {
@@ -136,7 +135,6 @@ def _fill(table: Any, spec: dict[str, Any], where: str) -> dict[str, Any]:
 
 
 def _check_part(kind: str, table: Any, where: str) -> None:
-
     if not isinstance(table, dict) or not isinstance(table.get("name"), str):
         raise ConfigError(f"{where}: [{kind}] must be a table with a name")
     reg = registry(kind)
@@ -165,7 +163,6 @@ def check_card(raw: dict[str, Any], path: Path, check_parts: bool = True) -> Car
     if path.stem != name.replace("/", "--"):
         raise ConfigError(f"{where}: a card for '{name}' must be called {name.replace('/', '--')}.toml")
     if card["style"]:
-
         if card["style"] not in preset_names("styles"):
             raise ConfigError(f"{where}: style '{card['style']}' is not one of: {', '.join(preset_names('styles'))}")
     if check_parts:

@@ -17,7 +17,7 @@ from typing import Any, Mapping
 import torch
 from torch import nn
 
-from translate.config import from_run, merge
+from translate.config import from_run, imported_config
 from translate.errors import CheckpointError, ConfigError
 from translate.files import load_tensor_file, load_weights, unprefixed
 from translate.models.cartoon import cartoongan_to_ours, infer_cartoongan_settings
@@ -154,26 +154,13 @@ def _write_run(
     config: Mapping[str, Any] | None,
 ) -> None:
     """Write a complete run config (checked as any run's is) and the generator's weights as "G"."""
-    written: dict[str, Any] = {
-        "model": model,
-        "trainer": {"name": model},
-        "generator": {"name": generator, **settings},
-        "data": {
-            "in_channels": settings.get("in_channels", 3),
-            "out_channels": settings.get("out_channels", 3),
-            "channel_order": channel_order,
-        },
-        "source": {k: v for k, v in source.items() if v},
-    }
-    if config:
-        written = merge(written, dict(config))
+    written = imported_config(model, generator, settings, source, channel_order, dict(config) if config else None)
     from_run(written)  # refuse to write a run that no command could read back
     write_config(run, written, header=header)
     save_networks(run, {"G": net})
 
 
 def _check_out(out: str | os.PathLike[str], overwrite: bool) -> Path:
-
     run = Path(out)
     if (run / CONFIG_FILE).exists() and not overwrite:
         raise ConfigError(f"{run} already holds a run; choose another folder or overwrite it")

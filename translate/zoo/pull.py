@@ -122,20 +122,16 @@ class Found:
 
 def shipped_config(card: Card) -> dict[str, Any]:
     """The run config of a shipped model, made from its card: what `pull` writes into its run directory."""
-    from translate.config import merge
+    from translate.config import imported_config
 
-    settings = card.generator_kwargs()
-    inputs = card["input"]
-    config = {
-        "model": card["trainer"]["name"],
-        "trainer": {"name": card["trainer"]["name"]},
-        "generator": {"name": card["generator"]["name"], **settings},
-        "data": {"in_channels": inputs["in_channels"], "out_channels": inputs["out_channels"],
-                 "channel_order": inputs["channel_order"]},
-        "source": {k: v for k, v in (("file", card.source["file"]), ("format", "translate"),
-                                     ("url", card.source["url"]), ("sha256", card.source["sha256"])) if v},
-    }
-    return merge(config, card.run_config())
+    source = {"format": "translate", **_shipped_source(card)}
+    return imported_config(card["trainer"]["name"], card["generator"]["name"], card.generator_kwargs(), source,
+                           card["input"]["channel_order"], card.run_config())
+
+
+def _shipped_source(card: Card) -> dict[str, str]:
+    """Where a shipped model's weights come from, as its run config records it."""
+    return {"file": card.source["file"], "url": card.source["url"], "sha256": card.source["sha256"]}
 
 
 def shipped_weights(card: Card) -> Path:
@@ -241,7 +237,7 @@ def _install_shipped(card: Card, force: bool = False) -> Path:
         return run
     file = shipped_weights(card)
     log.info("%s is shipped with translate; making its run directory in %s", card.name, run)
-    return _install(card, file, {"file": card.source["file"], "url": card.source["url"], "sha256": card.source["sha256"]})
+    return _install(card, file, _shipped_source(card))
 
 
 def _unreachable(error: DownloadError, card: Card) -> DownloadError:
