@@ -154,7 +154,13 @@ def test_patch_receptive_field_attribute(n_layers: int, field: int) -> None:
 
 
 def measured_receptive_field(net: nn.Module, size: int) -> tuple[int, int]:
-    """Extent (rows, cols) of input pixels whose gradient from the central output unit is non-zero."""
+    """Extent (rows, cols) of input pixels whose gradient from the central output unit is non-zero.
+
+    Every conv's weights become 0.01 first: positive weights and input, so every path carries gradient.
+    """
+    for m in net.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.constant_(m.weight, 0.01)
     x = torch.ones(1, 1, size, size, requires_grad=True)
     out = net(x)
     out[0, 0, out.shape[2] // 2, out.shape[3] // 2].backward()
@@ -167,18 +173,12 @@ def measured_receptive_field(net: nn.Module, size: int) -> tuple[int, int]:
 @pytest.mark.parametrize("n_layers, field, size", [(1, 16, 48), (3, 70, 128), (5, 286, 384)])
 def test_patch_receptive_field_by_gradient(n_layers: int, field: int, size: int) -> None:
     net = PatchDiscriminator(in_channels=1, width=4, n_layers=n_layers, norm="none")
-    for m in net.modules():
-        if isinstance(m, nn.Conv2d):
-            nn.init.constant_(m.weight, 0.01)  # positive weights and input: every path carries gradient
     assert measured_receptive_field(net, size) == (field, field)
     assert net.receptive_field == field
 
 
 def test_pixel_discriminator_sees_one_pixel() -> None:
     net = translate.create("discriminator", "pixel", in_channels=1, width=4, norm="none")
-    for m in net.modules():
-        if isinstance(m, nn.Conv2d):
-            nn.init.constant_(m.weight, 0.01)
     assert net.receptive_field == 1
     assert measured_receptive_field(net, 9) == (1, 1)
 
@@ -277,9 +277,6 @@ def test_cartoon_discriminator_has_the_papers_parameter_count(norm: str, expecte
 #   k3n32s1 3, k3n64s2 5 (jump 2), k3n128s1 9, k3n128s2 13 (jump 4), k3n256s1 21, k3n256s1 29, k3n1s1 37.
 def test_cartoon_discriminator_sees_37_pixels() -> None:
     net = translate.create("discriminator", "cartoon", in_channels=1, width=4, norm="none")
-    for m in net.modules():
-        if isinstance(m, nn.Conv2d):
-            nn.init.constant_(m.weight, 0.01)
     assert net.receptive_field == 37
     assert measured_receptive_field(net, 96) == (37, 37)
 
