@@ -239,7 +239,7 @@ def test_the_bare_shared_name_is_refused_with_both_choices(monkeypatch: pytest.M
     with pytest.raises(TranslateError, match="name one: cyclegan/sat2map or pix2pix/sat2map"):
         zoo_cards.find_card("sat2map")
     with pytest.raises(TranslateError, match="cyclegan/sat2map or pix2pix/sat2map"):
-        pull.resolve("sat2map")
+        pull.open_run("sat2map")
     assert zoo_cards.find_card("cyclegan/horse2zebra").name == "horse2zebra"
     result = CliRunner().invoke(main, ["pull", "sat2map"])
     assert result.exit_code == 1 and "pix2pix/sat2map" in result.output and "Traceback" not in result.output
@@ -262,12 +262,13 @@ def test_known_but_not_pulled_and_unknown_names() -> None:
     write_card(zoo_cards.catalogue_dir(), "tiny", url="http://127.0.0.1:9/tiny.pth")
     with pytest.raises(TranslateError, match=r"^model 'tiny' is not on this machine; run: translate pull tiny "
                                              r"\(in Python: translate.pull\('tiny'\)\)$"):
-        pull.resolve("tiny")
+        pull.open_run("tiny")
     import translate
 
     with pytest.raises(TranslateError, match=r"translate pull tiny \(in Python: translate.pull\('tiny'\)\)$"):
         translate.load("tiny")
-    assert pull.resolve("runs/no-such-run") is None
+    with pytest.raises(CheckpointError, match="no run directory or catalogue model 'runs/no-such-run'"):
+        pull.open_run("runs/no-such-run")
     with pytest.raises(UnknownNameError, match="did you mean 'tiny'"):
         zoo_cards.find_card("tyny")
     with pytest.raises(CheckpointError, match="no run directory or catalogue model 'tyny'; did you mean 'tiny'"):
@@ -342,7 +343,7 @@ def test_pull_imports_a_reference_checkpoint_and_records_its_hash(server, cards:
     assert record == {url: sha(data)}
     assert cache_entries(tmp_path) == ["models/cyclegan--tiny/checkpoints/latest.safetensors",
                                        "models/cyclegan--tiny/config.toml"]
-    assert pull.resolve("cyclegan/tiny") == run and pull.on_this_machine(card)
+    assert pull.open_run("cyclegan/tiny").run == run and pull.on_this_machine(card)
     # pulled already: nothing is fetched again
     assert pull.pull("cyclegan/tiny", progress=False) == run and len(server.requests) == 1
 
@@ -509,10 +510,8 @@ def test_a_shipped_model_is_here_without_a_pull(cards: Path, tmp_path: Path) -> 
 
     same_outputs(translate.load("scenes-tiny").generator, net)
     assert not (tmp_path / "home").exists()
-    with pytest.raises(TranslateError, match="shipped with translate"):
-        pull.resolve("scenes-tiny")
     run = pull.pull("scenes-tiny", progress=False)  # a run directory only on request
-    assert run == tmp_path / "home" / "models" / "scenes-tiny" and pull.resolve("scenes-tiny") == run
+    assert run == tmp_path / "home" / "models" / "scenes-tiny" and pull.open_run("scenes-tiny").run == run
     same_outputs(load_generator(run), net)
     assert read_config(run)["source"]["sha256"] == digest and read_config(run)["source"]["format"] == "translate"
     assert pull.shipped_config(card)["generator"] == read_config(run)["generator"]

@@ -67,25 +67,6 @@ def not_pulled_message(card: Card) -> str:
             f"(in Python: translate.pull('{card.name}'))")
 
 
-def resolve(name: str) -> Path | None:
-    """The run directory in the cache of the pulled catalogue model `name`; None when no card has that name.
-
-    A known model that is not in the cache raises a TranslateError saying how to pull it; a shipped model needs
-    no run directory (`open_run` reads it from the package) and has one only once `pull` made it.
-    """
-    try:
-        card = find_card(name)
-    except UnknownNameError:
-        return None
-    run = model_dir(card)
-    if _complete(run):
-        return run
-    if card.shipped:
-        raise TranslateError(f"model '{card.name}' is shipped with translate: load it by name, or run: "
-                             f"translate pull {card.name} for a run directory in the cache")
-    raise TranslateError(not_pulled_message(card))
-
-
 @dataclass(frozen=True)
 class Found:
     """What a user named, ready to read: a run's config and the checkpoint file that holds its networks.
@@ -178,16 +159,6 @@ def open_run(name_or_path: str | os.PathLike[str], tag: str | None = None) -> Fo
             raise TranslateError(not_pulled_message(card))
         return Found(read_config(run), weights_path(run, tag), tag, run, str(run), test_mode=card["input"]["test_mode"])
     return Found(read_config(run), weights_path(run, tag), tag, run, str(run))
-
-
-def resolve_run(name_or_path: str | os.PathLike[str]) -> tuple[Path, str]:
-    """(run directory, checkpoint tag) of what a user names, for what needs a folder on disk; a shipped model
-    that was never pulled has none (use `open_run`, which reads it from the package)."""
-    found = open_run(name_or_path)
-    if found.run is None:
-        raise TranslateError(f"model '{found.label}' is shipped with translate and has no run directory; "
-                             f"run: translate pull {found.label} to make one in the cache")
-    return found.run, found.tag
 
 
 # ----------------------------------------------------------------------------------------------------- pulling
