@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,19 @@ def one_cpu_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def own_user_cache(tmp_path_factory: pytest.TempPathFactory):
+    """A user cache of the session's own (lever decisions, pulled models): the suite neither reads what a user's
+    machine measured nor leaves its own decisions there. Tests that need another point TRANSLATE_HOME elsewhere."""
+    before = os.environ.get("TRANSLATE_HOME")
+    os.environ["TRANSLATE_HOME"] = str(tmp_path_factory.mktemp("translate-home"))
+    yield
+    if before is None:
+        os.environ.pop("TRANSLATE_HOME", None)
+    else:
+        os.environ["TRANSLATE_HOME"] = before
 
 
 def noise_image(seed: int, size: tuple[int, int] = (40, 24), mode: str = "RGB") -> Image.Image:

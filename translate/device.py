@@ -1,26 +1,13 @@
-"""Where and how the numbers are crunched: device, autocast precision and memory format, for every command.
+"""Where the numbers are crunched, for every command: the device, what it offers, and a line describing it.
 
-"auto" picks only what was measured to be at least as fast and as good as fp32 on that kind of device
-(benchmarks/results/precision.md). Measured so far: an AVX2 CPU, where bf16 autocast is several times
-slower and channels-last no faster, so auto stays fp32 and contiguous there. CPUs with AMX or AVX512-BF16
-and CUDA GPUs support bf16 autocast, but until it is measured on them auto keeps fp32 too (AUTO_BF16);
-`train.precision = "bf16"` and `train.channels_last = "on"` ask for them explicitly.
+How they are crunched there (autocast precision, memory format) is chosen by measurement: translate.levers.
 """
 
 from __future__ import annotations
 
-import logging
-
 import torch
 
 from translate.errors import ConfigError
-
-log = logging.getLogger("translate")
-
-# Device kinds on which auto turns bf16 autocast (and channels-last) on: only after a measurement.
-AUTO_BF16: dict[str, bool] = {"cpu-amx": False, "cpu-avx512-bf16": False, "cuda-bf16": False}
-AUTO_CHANNELS_LAST: dict[str, bool] = {"cpu": False, "cuda": False}
-
 
 DEVICES = "auto, cpu, cuda, cuda:N or mps"
 
@@ -64,35 +51,6 @@ def device_kind(device: torch.device) -> str:
     if cpu is not None and getattr(cpu, "_is_avx512_bf16_supported", lambda: False)():
         return "cpu-avx512-bf16"
     return "cpu"
-
-
-def choose_precision(setting: str, device: torch.device) -> torch.dtype | None:
-    """The autocast dtype of a precision setting (None: plain fp32), for training and inference alike."""
-    kind = device_kind(device)
-    if setting == "fp32":
-        return None
-    if setting == "auto":
-        return torch.bfloat16 if AUTO_BF16.get(kind, False) else None
-    if setting == "bf16":
-        if device.type == "cuda" and kind != "cuda-bf16":
-            raise ConfigError("precision 'bf16': this GPU has no bf16 support; use fp16, fp32 or auto")
-        if kind == "cpu":
-            log.warning("bf16 autocast on a CPU without AMX or AVX512-BF16 is emulated and slow; auto would use fp32")
-        return torch.bfloat16
-    if setting == "fp16":
-        if device.type != "cuda":
-            raise ConfigError("precision 'fp16' needs a CUDA GPU; on the CPU use bf16, fp32 or auto")
-        return torch.float16
-    raise ConfigError(f"precision '{setting}': use auto, fp32, bf16 or fp16")
-
-
-def choose_channels_last(setting: str, device: torch.device) -> bool:
-    """Whether to keep weights and images in channels-last order for a `train.channels_last` setting."""
-    if setting == "on":
-        return True
-    if setting == "off":
-        return False
-    return AUTO_CHANNELS_LAST.get(device.type, False)
 
 
 def describe(device: torch.device, dtype: torch.dtype | None, channels_last: bool) -> str:

@@ -22,9 +22,11 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode, conv_flop_count
 
 from translate import device as devices
+from translate import levers
 from translate.bench.measure import count_macs, count_parameters
 from translate.config import build_generator
 from translate.trainers.base import build_trainer
+from translate.trainers.probe import job_name
 from translate.trainers.rng import seed_everything
 
 MIB = 2**20
@@ -173,10 +175,13 @@ def measure_speed(config: dict[str, Any], size: int, device: torch.device, *, ba
                   warmup: int = 1, repeats: int = 3, seed: int = 0) -> dict[str, Any]:
     """One row of the speed table for a resolved config at `size` x `size` pixels (see the module docstring).
 
-    The trainer runs at the precision and memory format `translate train` would pick for the config.
+    The trainer runs at the precision and memory format `translate train` would pick for the config: as set, or
+    as measured and cached on this machine (`translate benchmark --levers`), else fp32.
     """
-    dtype = devices.choose_precision(config["train"]["precision"], device)
-    channels_last = devices.choose_channels_last(config["train"]["channels_last"], device)
+    train = config["train"]
+    lever = levers.resolve(device, train["precision"], train["channels_last"],
+                           job_name({**config, "data": {**config["data"], "crop_size": size}}, batch_size)).lever
+    dtype, channels_last = lever.dtype, lever.channels_last
     timing = dict(batch_size=batch_size, warmup=warmup, repeats=repeats, seed=seed)
     row: dict[str, Any] = {"size": size, "batch_size": batch_size,
                            "precision": {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[dtype]}

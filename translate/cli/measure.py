@@ -92,7 +92,10 @@ def eval_command(
 @click.option("--repeats", type=int, help="Speed: timed calls (median reported).")
 @click.option("--warmup", type=int, help="Speed: untimed calls first.")
 @click.option("--device", help="auto, cpu, cuda, cuda:N or mps.")
-@click.option("--out", "-o", required=True, type=click.Path(), help="Folder for report.md/json, images and runs/.")
+@click.option("--levers", "levers", is_flag=True,
+              help="Measure which precision and memory format train and predict choose here, cache and print it.")
+@click.option("--preset", help="Levers: a preset layered on each model (paper: 256 px, widths 64).")
+@click.option("--out", "-o", type=click.Path(), help="Folder for report.md/json, images and runs/ (--levers: levers.md).")
 @click.option("--overwrite", is_flag=True, help="Replace the runs/ of an earlier benchmark in --out.")
 @click.option("--quiet", "-q", is_flag=True, help="Warnings and errors only.")
 def benchmark(
@@ -111,7 +114,9 @@ def benchmark(
     repeats: int | None,
     warmup: int | None,
     device: str | None,
-    out: str,
+    levers: bool,
+    preset: str | None,
+    out: str | None,
     overwrite: bool,
     quiet: bool,
 ) -> None:
@@ -119,6 +124,8 @@ def benchmark(
 
     Speed: params, MACs, train steps/s, images/s, peak memory, share of the matmul peak. Quality: each model
     trained for the same steps and scored. Writes DIR/report.md, report.json, grid_<style>.png, quality.png.
+    With --levers: `translate benchmark --levers --models pix2pix --preset paper --sizes 256` measures the levers
+    instead (fp32, bf16 autocast, channels-last, ...), caches what train and predict will choose, and prints it.
     """
     from translate.bench.benchmark import benchmark as run_benchmark
     from translate.bench.benchmark import split_list
@@ -129,6 +136,22 @@ def benchmark(
     except ValueError:
         raise TranslateError(f"--sizes {','.join(sizes)}: expected whole numbers, e.g. --sizes 128,256") from None
     widths = [f"{part}.width={width}" for part in ("generator", "discriminator")] if width else []
+    if levers:
+        from translate.bench.levers import lever_report
+        from translate.files import write_text
+
+        text = lever_report(split_list(models) or ["pix2pix", "cyclegan", "cartoongan"], split_list(styles),
+                            size_list, preset, [*widths, *assignments], device or "auto")
+        click.echo(text)
+        if out:
+            Path(out).mkdir(parents=True, exist_ok=True)
+            write_text(Path(out) / "levers.md", text + "\n")
+            click.echo(f"wrote {Path(out) / 'levers.md'}")
+        return
+    if preset:
+        raise TranslateError("--preset is for --levers; the speed and quality tables take --config and --set")
+    if not out:
+        raise TranslateError("--out is needed: the folder for report.md, report.json, the grids and runs/")
     run_benchmark(
         out, config_file=config_file, assignments=[*widths, *assignments], overwrite=overwrite,
         models=split_list(models), styles=split_list(styles), generators=split_list(generators),

@@ -26,8 +26,10 @@ from translate.cli.base import setup_logging, test_mode_option
 @click.option("--keep-dropout", is_flag=True, help="Keep pix2pix's dropout noise on at test time.")
 @test_mode_option
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
-@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto", show_default=True,
-              help="bf16 autocast, or fp32; auto: fp32 unless bf16 was measured faster on this kind of device.")
+@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16", "fp16"]), default="auto", show_default=True,
+              help="Autocast precision; auto: measured on this machine (translate benchmark --levers), else fp32.")
+@click.option("--channels-last", type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True,
+              help="Channels-last memory order; auto: measured on this machine with --precision auto.")
 @click.option("--max-pixels", type=click.IntRange(min=1),
               help="Read images of up to this many pixels (width x height; default about 9460 x 9460, larger "
                    "files are skipped as decompression bombs). For huge photos; use it with --tile.")
@@ -48,6 +50,7 @@ def predict(
     test_mode: str | None,
     device: str,
     precision: str,
+    channels_last: str,
     max_pixels: int | None,
     overwrite: bool,
     quiet: bool,
@@ -60,6 +63,7 @@ def predict(
     from translate.data.transforms import MAX_PIXELS
     from translate.errors import DataError
     from translate.inference.batch import parse_size, predict_files
+    from translate.inference.probe import choose_for_files
     from translate.inference.translator import load
     from translate.outputs import check_output_folder
 
@@ -75,7 +79,9 @@ def predict(
             "--max-pixels without --tile: each image is translated whole, which for a huge one may run out of "
             "memory; add --tile 512")
     translator = load(run, direction=direction, device=device, keep_dropout=keep_dropout, precision=precision,
-                      test_mode=test_mode)
+                      test_mode=test_mode, channels_last=channels_last)
+    levers = choose_for_files(translator, list(inputs), parse_size(size), tile, batch_size)
+    logging.getLogger("translate").info("levers: %s", levers.line())
     summary = predict_files(
         translator, list(inputs), out, image_format=image_format, size=parse_size(size), sbs=sbs, tile=tile,
         overlap=overlap, batch_size=batch_size, overwrite=overwrite, progress=not quiet,

@@ -20,7 +20,7 @@ from PIL import Image
 
 from translate.config import build_generator, from_run
 from translate.data.transforms import to_image, to_mode, to_tensor
-from translate.device import choose_device, choose_precision
+from translate.device import choose_device
 from translate.errors import CheckpointError, ConfigError
 from translate.inference.tiling import round_tile, run_tiled
 from translate.models.layers import set_dropout
@@ -60,6 +60,9 @@ def run_channels(raw: dict[str, Any], config: dict[str, Any]) -> tuple[int, int]
     return int(table.get("in_channels", 3)), int(table.get("out_channels", 3))
 
 
+PRECISION_NAMES = {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}
+
+
 def load(
     run: str | os.PathLike[str],
     direction: str = "AtoB",
@@ -68,6 +71,7 @@ def load(
     precision: str = "auto",
     tag: str | None = None,
     test_mode: str | None = None,
+    channels_last: str = "auto",
 ) -> "Translator":
     """A ready Translator from a run directory (or a checkpoint file in one) or a catalogue name: CycleGAN's
     G_A or G_B, else G. A shipped catalogue model is read straight from the package (nothing is written).
@@ -75,7 +79,9 @@ def load(
     `test_mode`: "eval" (batch norm's running statistics, dropout off) or "reference" (as the reference's test.py
     runs pix2pix by default, without --eval: each forward pass normalised by its own batch statistics, dropout
     on); default: a catalogue model's card's `input.test_mode`, else "eval". `keep_dropout` keeps pix2pix's
-    dropout noise on in eval mode.
+    dropout noise on in eval mode. `precision` (auto, fp32, bf16, fp16) and `channels_last` (auto, on, off): "auto"
+    takes what `translate.levers` measured for this network on this machine at its training size, else fp32;
+    `translator.choose_levers(size, n_images=...)` measures for another size (`translate predict` does).
     """
     if direction not in ("AtoB", "BtoA"):
         raise ConfigError(f"direction '{direction}': use AtoB or BtoA")
@@ -107,11 +113,15 @@ def load(
         first = str(e).strip().splitlines()[0]
         raise CheckpointError(f"{found.label}: {net} does not fit its config ({first})") from None
     device = choose_device(device)
-    return Translator(
+    translator = Translator(
         generator, config, in_channels=in_channels, out_channels=out_channels, device=device,
-        keep_dropout=keep_dropout, precision=choose_precision(precision, device), run=found.run, network=net,
-        source=found.label, test_mode=test_mode or found.test_mode,
+        keep_dropout=keep_dropout, run=found.run, network=net, source=found.label,
+        test_mode=test_mode or found.test_mode,
     )
+    translator.lever_settings = (precision, channels_last)
+    size = int(config.get("data", {}).get("crop_size") or 256)
+    translator.choose_levers((size, size))
+    return translator
 
 
 def set_batch_statistics(module: torch.nn.Module, active: bool) -> torch.nn.Module:
@@ -172,13 +182,20 @@ class Translator:
         set_batch_statistics(self.generator, test_mode == "reference")
         self.config, self.in_channels, self.out_channels = config, in_channels, out_channels
         self.precision, self.run, self.network = precision, run, network
+        self.channels_last = False
+        # (precision, channels_last) settings for choose_levers: as given here, unless load() asks for auto
+        self.lever_settings = (PRECISION_NAMES[precision], "off")
+        self.levers: Any = None  # the translate.levers.Choice in use, once one is made
         self.source = source or (str(run) if run else "generator")  # the run folder, or a catalogue name
         self.bgr = self.channel_order == "BGR"
         self._warned_range = False
 
     def __repr__(self) -> str:
         return (f"Translator({self.source}:{self.network}, {self.in_channels}->{self.out_channels} "
-                f"channels, {self.device}, {'bf16' if self.precision else 'fp32'}, {self.test_mode} mode)")
+                f"channels, {self.device}, {self._lever_name()}, {self.test_mode} mode)")
+
+    def _lever_name(self) -> str:
+        return PRECISION_NAMES[self.precision] + " + channels-last" * self.channels_last
 
     # ------------------------------------------------------------------------------ the network's conventions
 
@@ -191,6 +208,22 @@ class Translator:
     def size_multiple(self) -> int:
         """Height and width the network's aligned forward needs to be multiples of (`generator` pads to it)."""
         return int(getattr(self.generator, "size_multiple", 1))
+
+    def use_lever(self, lever: Any) -> None:
+        """Run under a `translate.levers.Lever`: its autocast precision, memory format and cudnn setting."""
+        lever.apply()
+        self.precision, self.channels_last = lever.dtype, lever.channels_last
+        self.generator.to(memory_format=torch.channels_last if lever.channels_last else torch.contiguous_format)
+
+    def choose_levers(self, size: tuple[int, int], batch_size: int = 1, n_images: int = 0,
+                      remeasure: bool = False) -> Any:
+        """Set the levers for images of `size` (width, height) by `self.lever_settings` (precision, channels_last):
+        as set, cached, or measured now when `n_images` are enough to pay for it. Returns the levers.Choice."""
+        from translate.inference.probe import choose_for_inference
+
+        self.levers = choose_for_inference(self, size, batch_size, n_images, remeasure)
+        self.use_lever(self.levers.lever)
+        return self.levers
 
     def to(self, device: torch.device | str) -> Translator:
         """Move the generator to `device` (e.g. "cuda", "cpu"); returns the translator itself, as nn.Module does."""
@@ -225,6 +258,8 @@ class Translator:
 
     def _forward(self, batch: torch.Tensor) -> torch.Tensor:
         batch = self._network_order(batch.to(self.device, torch.float32))
+        if self.channels_last:
+            batch = batch.contiguous(memory_format=torch.channels_last)
         with self._autocast():
             out = self.generator(batch)
         return self._network_order(out.float())

@@ -78,8 +78,17 @@ class Trainer:
             raise ConfigError(f"optim.name '{optim['name']}' is not supported; use adam")
         params = [p for m in modules for p in m.parameters()]
         return torch.optim.Adam(
-            params, lr=optim["lr"], betas=(optim["beta1"], optim["beta2"]), weight_decay=optim["weight_decay"]
+            params, lr=optim["lr"], betas=(optim["beta1"], optim["beta2"]), weight_decay=optim["weight_decay"],
+            **self.adam_kernel(),
         )
+
+    def adam_kernel(self) -> dict[str, bool]:
+        """Adam's fused kernel where torch has one for the device, else its multi-tensor one.
+
+        Left to itself torch runs Adam on the CPU one parameter at a time: 0.38 s a step for pix2pix's 54M
+        parameters on 2 AVX2 cores, against 0.06 s fused (benchmarks/results/levers.md). Same update, same state.
+        """
+        return {"fused": True} if self.device.type in ("cuda", "cpu", "mps") else {"foreach": True}
 
     # ---------------------------------------------------------------- run-time choices, set by the loop
 
@@ -88,10 +97,10 @@ class Trainer:
         self._autocast_dtype = dtype
         self._scaler = torch.amp.GradScaler(self.device.type) if dtype == torch.float16 else None
 
-    def use_channels_last(self) -> None:
-        """Keep every network's weights in channels-last memory order."""
+    def use_channels_last(self, on: bool = True) -> None:
+        """Keep every network's weights in channels-last memory order (or back in the contiguous one)."""
         for net in self.networks.values():
-            net.to(memory_format=torch.channels_last)
+            net.to(memory_format=torch.channels_last if on else torch.contiguous_format)
 
     def distribute(self, wrap: Callable[[nn.Module], nn.Module]) -> None:
         """Wrap each network for data-parallel training (DDP); `call` then goes through the wrapper."""
@@ -159,8 +168,9 @@ class Trainer:
         """Add what the trainer needs to a CPU batch before it moves to the device (default: nothing)."""
         return batch
 
-    def step(self, batch: dict[str, Any]) -> dict[str, float]:
-        """One optimisation step on `batch`; returns each loss as a float."""
+    def step(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+        """One optimisation step on `batch`; returns each loss as a detached 0-d tensor on the device (read with
+        float() when needed: the loop does so only when it logs, so a GPU is not made to wait every step)."""
         raise NotImplementedError
 
     def translate(self, source: torch.Tensor) -> torch.Tensor:
@@ -193,10 +203,23 @@ class Trainer:
             net.load_state_dict(state["networks"][name])
         for name, opt in self.optimizers.items():
             if name in state.get("optimizers", {}):
+                kernels = [{k: g.get(k) for k in ("fused", "foreach")} for g in opt.param_groups]
                 opt.load_state_dict(state["optimizers"][name])
+                for group, kernel in zip(opt.param_groups, kernels):  # a checkpoint's kernel flags are not ours
+                    group.update(kernel)
         if self._scaler is not None and state.get("scaler"):
             self._scaler.load_state_dict(state["scaler"])
         self.load_extra_state(state.get("extra", {}))
+
+
+def batch_to_device(batch: dict[str, Any], device: torch.device, channels_last: bool = False) -> dict[str, Any]:
+    """A CPU batch's tensors on `device` (images channels-last if asked), the rest as it is."""
+    fmt = torch.channels_last if channels_last else torch.preserve_format
+    return {
+        k: v.to(device, non_blocking=True, memory_format=fmt) if isinstance(v, torch.Tensor) and v.dim() == 4
+        else v.to(device) if isinstance(v, torch.Tensor) else v
+        for k, v in batch.items()
+    }
 
 
 def build_trainer(config: dict[str, Any], device: torch.device) -> Trainer:

@@ -70,7 +70,7 @@ class CartoonGANTrainer(Trainer):
             target = self.vgg(photo)
         return F.l1_loss(self.vgg(cartoon).float(), target.float()) * self.omega
 
-    def step(self, batch: dict[str, Any]) -> dict[str, float]:
+    def step(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
         photo = batch["A"]
         if self.initialising():
             self.optimizers["G"].zero_grad(set_to_none=True)
@@ -78,7 +78,7 @@ class CartoonGANTrainer(Trainer):
                 loss_content = self.content_loss(photo, self.call("G", photo))
             self.backward(loss_content)
             self.update("G")
-            return {"content": loss_content.item()}
+            return {"content": loss_content.detach()}
 
         cartoon, smooth = batch["B"], batch["B_smooth"]
         with self.autocast():
@@ -107,11 +107,11 @@ class CartoonGANTrainer(Trainer):
         self.update("G")
         self.set_requires_grad(self.D, True)
         return {
-            "content": loss_content.item(),
-            "G_GAN": loss_g_gan.item(),
-            "D_real": loss_d_real.item(),
-            "D_fake": loss_d_fake.item(),
-            "D_smooth": loss_d_smooth.item(),
+            "content": loss_content.detach(),
+            "G_GAN": loss_g_gan.detach(),
+            "D_real": loss_d_real.detach(),
+            "D_fake": loss_d_fake.detach(),
+            "D_smooth": loss_d_smooth.detach(),
         }
 
     def translate(self, source: torch.Tensor) -> torch.Tensor:

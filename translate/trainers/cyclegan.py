@@ -44,7 +44,7 @@ class CycleGANTrainer(Trainer):
         self.networks = {"G_A": self.G_A, "G_B": self.G_B, "D_A": self.D_A, "D_B": self.D_B}
         self.optimizers = {"G": self.adam(self.G_A, self.G_B), "D": self.adam(self.D_A, self.D_B)}
 
-    def step(self, batch: dict[str, Any]) -> dict[str, float]:
+    def step(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
         real_a, real_b = batch["A"], batch["B"]
         with self.autocast():
             fake_b = self.call("G_A", real_a)
@@ -79,7 +79,7 @@ class CycleGANTrainer(Trainer):
         self.backward(losses["D_A"] + losses["D_B"])
         self.update("D")
         order = ("D_A", "G_A", "cycle_A", "idt_A", "D_B", "G_B", "cycle_B", "idt_B")  # the reference's
-        return {name: losses[name].item() for name in order if name in losses}
+        return {name: losses[name].detach() for name in order if name in losses}
 
     def _d_loss(self, name: str, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         loss_real = self.gan_loss(self.call(name, real), True)

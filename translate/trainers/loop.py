@@ -31,13 +31,15 @@ from torch.utils.data import DataLoader
 from translate import device as devices
 from translate.config import DEFAULTS, RESUMES, check_for_training, from_run
 from translate.data.datasets import build_split
+from translate.data.prefetch import Prefetcher
 from translate.errors import CheckpointError, ConfigError, TrainingError
 from translate.evaluation.metrics import heldout_l1
 from translate.files import write_text
 from translate.resume import describe_changes, resume_changes
 from translate.rundir import CONFIG_FILE, LOG_FILE, LOSS_PLOT, SAMPLES, new_run_dir, read_config, write_config
 from translate.trainers import checkpoint, distributed
-from translate.trainers.base import Trainer, build_trainer
+from translate.trainers.base import Trainer, batch_to_device, build_trainer
+from translate.trainers.probe import choose_for_training
 from translate.trainers.progress import Meter, format_seconds, make_bar, redirect_logging, stop_on_signals
 from translate.trainers.rng import isolated, seed_everything, set_rng_state
 from translate.trainers.samples import fixed_batch, plot_losses, read_log, sample_grid, save_image
@@ -90,18 +92,12 @@ class Run:
         self.device = devices.choose_device(train_cfg["device"], world.local_rank)
         if int(train_cfg.get("threads", 0)) > 0:  # CPU threads; 0 leaves torch's default (one per core)
             torch.set_num_threads(int(train_cfg["threads"]))
-        self.dtype = devices.choose_precision(train_cfg["precision"], self.device)
-        self.channels_last = devices.choose_channels_last(train_cfg["channels_last"], self.device)
         seed = int(train_cfg["seed"])
         seed_everything(seed)
 
         self.train_set = build_split(config["data"], "train")
         self.test_set = build_split(config["data"], "test")
         self.trainer = build_trainer(config, self.device)
-        self.trainer.use_precision(self.dtype)
-        if self.channels_last:
-            self.trainer.use_channels_last()
-
         self.batch_size = int(train_cfg["batch_size"])
         self.sampler = distributed.ResumableSampler(self.train_set, world, seed)
         per_rank = math.ceil(len(self.train_set) / world.size)  # type: ignore[arg-type]
@@ -124,6 +120,7 @@ class Run:
             # its own generator: making an iterator must not draw from the global RNG (exact resume)
             generator=torch.Generator().manual_seed(seed),
             persistent_workers=False,
+            pin_memory=self.device.type == "cuda",
         )
 
         self.fixed = fixed_batch(self.test_set, int(train_cfg["n_samples"]))
@@ -133,13 +130,6 @@ class Run:
         rng_state = None
         if self.resuming:
             state, record = checkpoint.load(self.dir, "latest", self.device)
-            try:
-                self.trainer.load_state_dict(state)
-            except (RuntimeError, KeyError, ValueError) as e:
-                raise CheckpointError(
-                    f"{self.dir}: its checkpoint does not fit the model this config builds ({str(e).splitlines()[0]}); "
-                    "resume with the run's own config.toml"
-                ) from None
             self.step = int(record["step"])
             self.evals = list(record.get("evals", []))
             rng_state = record["rng"]
@@ -148,6 +138,23 @@ class Run:
                     f"{self.dir} is at step {self.step}, past the {self.total_steps} steps asked for; "
                     f"resume with --steps above {self.step} (or more --epochs)"
                 )
+        # rank 0 measures (or reads) the levers, every rank runs with them
+        self.levers = distributed.broadcast(
+            choose_for_training(config, self.trainer, self.train_set, self.batch_size, self.total_steps - self.step)
+            if world.main else None, world)
+        self.dtype, self.channels_last = self.levers.lever.dtype, self.levers.lever.channels_last
+        self.levers.lever.apply()
+        self.trainer.use_precision(self.dtype)
+        self.trainer.use_channels_last(self.channels_last)
+        if self.resuming:
+            try:
+                self.trainer.load_state_dict(state)
+            except (RuntimeError, KeyError, ValueError) as e:
+                raise CheckpointError(
+                    f"{self.dir}: its checkpoint does not fit the model this config builds ({str(e).splitlines()[0]}); "
+                    "resume with the run's own config.toml"
+                ) from None
+        self.bookkeeping = 0.0  # seconds of held-out evaluations, sample grids, plots and checkpoints
         if world.enabled:
             self.trainer.distribute(distributed.wrapper(self.device))
             # every rank its own noise (dropout, crops); rank 0 keeps the single-process stream
@@ -171,45 +178,49 @@ class Run:
         spe, total = self.steps_per_epoch, self.total_steps
         if self.world.main:
             log.info(
-                "training %s (%s) on %s for %d steps (%.3g epochs of %d steps, batch %d x %d); %s; run directory %s",
+                "training %s (%s) on %s for %d steps (%.3g epochs of %d steps, batch %d x %d); %s; levers: %s; "
+                "run directory %s",
                 self.config["trainer"]["name"], self.config.get("style") or "custom data",
                 devices.describe(self.device, self.dtype, self.channels_last), total, total / spe, spe,
-                self.batch_size, self.world.size, self._data_line(), self.dir,
+                self.batch_size, self.world.size, self._data_line(), self.levers.line(), self.dir,
             )
+        started = time.perf_counter()
         if self.step == 0 and self.world.main:
-            self._evaluate(epoch_done=0)
+            self._timed(self._evaluate, 0)
 
         bar = make_bar(total, self.step, self.quiet)
-        meter, epoch_meter = Meter(), Meter()
-        started = time.perf_counter()
-        batches = self._batches()
+        meter, epoch_meter, unchecked = Meter(), Meter(), Meter()
+        batches = Prefetcher(self._batches())
         try:
-            with stop_on_signals() as stop, redirect_logging(bar):
+            with batches, stop_on_signals() as stop, redirect_logging(bar):
                 while self.step < total:
                     tic = time.perf_counter()
                     losses, images = self._step(next(batches), callback)
-                    interrupted = self._check(losses, stop.requested)
-                    meter.add(losses, images, time.perf_counter() - tic)
-                    epoch_meter.add(losses, images, time.perf_counter() - tic)
+                    for m in (meter, epoch_meter, unchecked):
+                        m.add(losses, images, time.perf_counter() - tic)
                     bar.update()
-                    bar.set_postfix_str(f"{meter.postfix()} | {meter.rate():.1f} img/s", refresh=False)
 
                     epoch_done, last = self.step % spe == 0, self.step >= total
-                    lr = self.trainer.optimizers[next(iter(self.trainer.optimizers))].param_groups[0]["lr"]
-                    if self.world.main and (self.step % log_every == 0 or last):
-                        self._log({"kind": "train", "step": self.step, "epoch": round(self.step / spe, 3),
-                                   **meter.means(), "lr": lr, "images_per_s": meter.rate()})
-                        meter = Meter()
-                    if self.world.main and (
-                        (sample_every > 0 and self.step % sample_every == 0) or (sample_every == 0 and epoch_done) or last
-                    ):
-                        self._evaluate(epoch_done=self.step // spe if epoch_done else None)
+                    logs = self.step % log_every == 0 or last
+                    samples = (sample_every > 0 and self.step % sample_every == 0) or (sample_every == 0 and epoch_done) or last
                     keep = keep_every > 0 and self.step % keep_every == 0
-                    if (
-                        (checkpoint_every > 0 and self.step % checkpoint_every == 0)
-                        or (checkpoint_every == 0 and epoch_done) or last or interrupted or keep
-                    ):
-                        self._checkpoint(keep)
+                    saves = (checkpoint_every > 0 and self.step % checkpoint_every == 0) or (
+                        checkpoint_every == 0 and epoch_done) or last or keep
+                    # the losses are read back (a GPU waited for) only when something is logged or saved
+                    interrupted = self._check(unchecked, stop.requested, logs or samples or saves or epoch_done)
+                    if logs or samples or saves or epoch_done:
+                        unchecked = Meter()
+                    lr = self.trainer.optimizers[next(iter(self.trainer.optimizers))].param_groups[0]["lr"]
+                    if logs:
+                        bar.set_postfix_str(f"{meter.postfix()} | {meter.rate():.1f} img/s", refresh=False)
+                        if self.world.main:
+                            self._log({"kind": "train", "step": self.step, "epoch": round(self.step / spe, 3),
+                                       **meter.means(), "lr": lr, "images_per_s": meter.rate()})
+                        meter = Meter()
+                    if self.world.main and samples:
+                        self._timed(self._evaluate, self.step // spe if epoch_done else None)
+                    if saves or interrupted:
+                        self._timed(self._checkpoint, keep)
                     if epoch_done and self.world.main:
                         log.info(self._epoch_line(epoch_meter, lr, time.perf_counter() - started))
                         epoch_meter = Meter()
@@ -221,7 +232,7 @@ class Run:
         finally:
             bar.close()
             if self.world.main:
-                self._plot(force=True)
+                self._timed(self._plot, True)
         self._finish(time.perf_counter() - started)
         return self.dir
 
@@ -230,22 +241,24 @@ class Run:
         trained. The order of each epoch and every item's crop, flip and unpaired partner come from (seed, epoch,
         index) alone, so they are the same with any number of workers and after any resume."""
         seed = int(self.config["train"]["seed"])
+        position = self.step  # the step whose batch comes next: made ahead of the loop's own step (Prefetcher)
         while True:
-            epoch = self.step // self.steps_per_epoch
+            epoch = position // self.steps_per_epoch
             self.sampler.set_epoch(epoch)
-            self.sampler.skip = (self.step - epoch * self.steps_per_epoch) * self.batch_size
+            self.sampler.skip = (position - epoch * self.steps_per_epoch) * self.batch_size
             set_epoch = getattr(self.train_set, "set_epoch", None)
             if set_epoch is not None:
                 set_epoch(epoch, seed)  # before the iterator is made: workers get the dataset as it is now
             # workers' own seeds (for a data set of the user's that draws from global generators) from (seed, epoch)
             self.loader.generator.manual_seed(seed * 1_000_003 + epoch)
             yield from self.loader
+            position = (epoch + 1) * self.steps_per_epoch
 
     def _step(self, batch: dict[str, Any], callback: Callback | None) -> tuple[dict[str, float], int]:
         """One optimisation step at the scheduled rate; returns the losses and the images it used (all ranks)."""
         self.trainer.set_progress(self.step, self.total_steps, self.steps_per_epoch)
         set_lr(self.trainer.optimizers, self.schedule.factor(self.step))
-        batch = self._to_device(self.trainer.prepare(batch))
+        batch = batch_to_device(self.trainer.prepare(batch), self.device, self.channels_last)
         losses = self.trainer.step(batch)
         self.trainer.end_step()
         self.step += 1
@@ -253,35 +266,38 @@ class Run:
             callback(self.step, losses, self.trainer)
         return losses, batch["A"].shape[0] * self.world.size
 
-    def _check(self, losses: dict[str, float], stop_requested: bool) -> bool:
-        """Raise on a non-finite loss (on any rank); return whether any rank was asked to stop."""
-        bad = [k for k, v in losses.items() if not math.isfinite(v)]
+    def _check(self, unchecked: Meter, stop_requested: bool, read_losses: bool) -> bool:
+        """Raise if a loss counted in `unchecked` was not finite (on any rank; read only when `read_losses`, and
+        always before anything is saved); return whether any rank was asked to stop."""
+        bad = unchecked.nonfinite() if read_losses or stop_requested else []
         interrupted, nonfinite = distributed.any_rank([stop_requested, bool(bad)], self.world, self.device)
         if nonfinite:
-            raise self._nonfinite(bad, losses)
+            raise self._nonfinite(bad, unchecked)
         return interrupted
 
     # ------------------------------------------------------------------------------------ the pieces
 
-    def _to_device(self, batch: dict[str, Any]) -> dict[str, Any]:
-        fmt = torch.channels_last if self.channels_last else torch.preserve_format
-        return {
-            k: v.to(self.device, non_blocking=True, memory_format=fmt) if isinstance(v, torch.Tensor) and v.dim() == 4
-            else v.to(self.device) if isinstance(v, torch.Tensor) else v
-            for k, v in batch.items()
-        }
-
-    def _nonfinite(self, bad: list[str], losses: dict[str, float]) -> TrainingError:
+    def _nonfinite(self, bad: list[str], unchecked: Meter) -> TrainingError:
         latest = checkpoint.json_path(self.dir, "latest")
         kept = (
             f"the last good checkpoint (step {json.loads(latest.read_text())['step']}) is kept in {latest.parent}"
             if latest.is_file() else "no checkpoint was saved before it"
         )
-        values = ", ".join(f"{k}={losses[k]}" for k in bad) or "another rank's loss"
+        values = ", ".join(f"{k}={unchecked.means()[k]}" for k in bad) or "another rank's loss"
+        steps = unchecked.counts[next(iter(unchecked.counts))] if unchecked.counts else 1
+        where = f"at step {self.step}" if steps == 1 else f"in steps {self.step - steps + 1}-{self.step}"
         return TrainingError(
-            f"non-finite loss at step {self.step}: {values}; {kept}. Lower optim.lr (now {self.config['optim']['lr']}), "
+            f"non-finite loss {where}: {values}; {kept}. Lower optim.lr (now {self.config['optim']['lr']}), "
             f"use train.precision=fp32, or check the data"
         )
+
+    def _timed(self, work: Callable[..., None], *args: Any) -> None:
+        """Do bookkeeping (evaluate, save, plot), adding its time to what the run reports at the end."""
+        tic = time.perf_counter()
+        try:
+            work(*args)
+        finally:
+            self.bookkeeping += time.perf_counter() - tic
 
     def _checkpoint(self, keep: bool) -> None:
         if self.world.enabled:
@@ -312,7 +328,7 @@ class Run:
         """Held-out L1 of the whole test split (its first 100), a sample grid, and the loss plot."""
         with isolated(self.trainer):
             value = heldout_l1(self.trainer.translate, self.test_set, self.device, channels_last=self.channels_last)
-            columns = self.trainer.sample(self._to_device(self.fixed))
+            columns = self.trainer.sample(batch_to_device(self.fixed, self.device, self.channels_last))
         record = {"kind": "eval", "step": self.step, "epoch": round(self.step / self.steps_per_epoch, 3),
                   "heldout_l1": value}
         self.evals.append({"step": self.step, "heldout_l1": value})
@@ -360,7 +376,9 @@ class Run:
         first = next((e["heldout_l1"] for e in self.evals if e["step"] == 0), None)
         last = self.evals[-1]["heldout_l1"] if self.evals else None
         change = f"; held-out L1 {first:.4f} -> {last:.4f}" if first is not None and last is not None else ""
-        log.info("done: step %d in %s%s; run directory %s", self.step, format_seconds(elapsed), change, self.dir)
+        log.info("done: step %d in %s%s; held-out evaluations, sample grids and checkpoints took %s (%.1f%% of the "
+                 "run); run directory %s", self.step, format_seconds(elapsed), change, format_seconds(self.bookkeeping),
+                 100 * self.bookkeeping / max(elapsed, 1e-9), self.dir)
 
     def _data_line(self) -> str:
         data = self.config["data"]
@@ -374,7 +392,8 @@ class Run:
         config["train"]["out"] = str(self.dir)
         header = [f"written by 'translate train' on {datetime.now(timezone.utc).isoformat(timespec='seconds')}",
                   f"ran on: {devices.describe(self.device, self.dtype, self.channels_last)}"
-                  + (f" x {self.world.size} processes" if self.world.enabled else "")]
+                  + (f" x {self.world.size} processes" if self.world.enabled else ""),
+                  f"levers: {self.levers.line()}"]
         for table, values in self.trainer.resolved.items():
             for key, value in values.items():
                 if key in DEFAULTS.get(table, {}):

@@ -35,7 +35,7 @@ class Pix2PixTrainer(Trainer):
         self.networks = {"G": self.G, "D": self.D}
         self.optimizers = {"G": self.adam(self.G), "D": self.adam(self.D)}
 
-    def step(self, batch: dict[str, Any]) -> dict[str, float]:
+    def step(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
         real_a, real_b = batch["A"], batch["B"]
         with self.autocast():
             fake_b = self.call("G", real_a)
@@ -66,10 +66,10 @@ class Pix2PixTrainer(Trainer):
         self.update("G")
         self.set_requires_grad(self.D, True)
         return {
-            "G_GAN": loss_g_gan.item(),
-            "G_L1": loss_g_l1.item(),
-            "D_real": loss_d_real.item(),
-            "D_fake": loss_d_fake.item(),
+            "G_GAN": loss_g_gan.detach(),
+            "G_L1": loss_g_l1.detach(),
+            "D_real": loss_d_real.detach(),
+            "D_fake": loss_d_fake.detach(),
         }
 
     def call_d(self, x: torch.Tensor) -> torch.Tensor:

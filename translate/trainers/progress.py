@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import signal
 import threading
 from typing import Any, Iterator
@@ -12,25 +13,33 @@ log = logging.getLogger("translate")
 
 
 class Meter:
-    """Running means of the losses, and images per second of training time."""
+    """Running means of the losses, and images per second of training time.
+
+    Losses are summed where they are (on the GPU, without waiting for it); `means` and `finite` read them back,
+    which the loop does only when it logs or is about to save.
+    """
 
     def __init__(self) -> None:
-        self.sums: dict[str, float] = {}
+        self.sums: dict[str, Any] = {}
         self.counts: dict[str, int] = {}
         self.images = 0
         self.seconds = 0.0
 
-    def add(self, losses: dict[str, float], images: int, seconds: float) -> None:
-        """Count one step's losses, images and seconds."""
+    def add(self, losses: dict[str, Any], images: int, seconds: float) -> None:
+        """Count one step's losses (floats or 0-d tensors), images and seconds."""
         for k, v in losses.items():
-            self.sums[k] = self.sums.get(k, 0.0) + v
+            self.sums[k] = self.sums.get(k, 0.0) + (v.detach().float() if hasattr(v, "detach") else v)
             self.counts[k] = self.counts.get(k, 0) + 1
         self.images += images
         self.seconds += seconds
 
     def means(self) -> dict[str, float]:
         """Each loss's mean over the steps counted."""
-        return {k: self.sums[k] / self.counts[k] for k in self.sums}
+        return {k: float(self.sums[k]) / self.counts[k] for k in self.sums}
+
+    def nonfinite(self) -> list[str]:
+        """The losses that were NaN or infinite at some step counted (their sums are then not finite)."""
+        return [k for k, v in self.means().items() if not math.isfinite(v)]
 
     def rate(self) -> float:
         """Images per second of the steps counted."""

@@ -1,0 +1,83 @@
+"""A translator's forward pass timed under each lever, for translate.levers to choose from (`translate predict`)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable
+
+import torch
+
+from translate import levers
+from translate.inference.translator import Translator
+from translate.levers import Choice, Lever
+
+MIN_IMAGES = 16  # fewer images gain less from a faster lever than the measurement costs (about 12 forward passes)
+TOLERANCE = 2.0  # largest mean |output - fp32's| in 0-255 levels on the same input
+
+
+def job_name(translator: Translator, size: tuple[int, int], batch_size: int) -> str:
+    """What an inference decision is cached under: the generator, the image size and the batch."""
+    generator = json.dumps(translator.config.get("generator", {}), sort_keys=True, separators=(",", ":"), default=str)
+    return (f"predict {generator} {translator.in_channels}->{translator.out_channels} {size[0]}x{size[1]}px "
+            f"batch {batch_size} {translator.test_mode}")
+
+
+def choose_for_inference(translator: Translator, size: tuple[int, int], batch_size: int = 1, n_images: int = 0,
+                         remeasure: bool = False) -> Choice:
+    """The lever for translating `n_images` of `size` (width, height): as set, cached, or measured now."""
+    precision, channels_last = translator.lever_settings
+    width, height = size
+    multiple = translator.size_multiple
+    width, height = -(-width // multiple) * multiple, -(-height // multiple) * multiple  # what the network sees
+    source = torch.Generator().manual_seed(0)
+    example = torch.rand(batch_size, translator.in_channels, height, width, generator=source) * 2 - 1
+    return levers.resolve(
+        translator.device, precision, channels_last, job_name(translator, size, batch_size),
+        inference_probe(translator, example), mean_level_difference, TOLERANCE,
+        measure_now=remeasure or n_images >= MIN_IMAGES, remeasure=remeasure,
+    )
+
+
+def choose_for_files(translator: Translator, inputs: list[str], size: tuple[int, int] | None, tile: int | None,
+                     batch_size: int) -> Choice:
+    """The lever for a `translate predict` job: at the first readable input's size (or `size`, or the tile's)."""
+    from PIL import Image
+
+    from translate.inference.batch import collect_inputs
+    from translate.inference.tiling import round_tile
+
+    jobs, _ = collect_inputs(inputs, None)
+    if tile is not None:
+        side = round_tile(tile, translator.generator)
+        return translator.choose_levers((side, side), batch_size, n_images=len(jobs) * batch_size)
+    for job in jobs if size is None else []:
+        try:
+            with Image.open(job.source) as image:  # reads the header only
+                size = image.size
+            break
+        except (OSError, ValueError):
+            continue
+    if size is None:
+        return translator.choose_levers((256, 256), batch_size, n_images=0)
+    return translator.choose_levers(size, batch_size, n_images=len(jobs))
+
+
+def inference_probe(translator: Translator, example: torch.Tensor) -> Callable[[Lever], Callable[[], torch.Tensor]]:
+    """`probe(lever)`: the translator set to the lever; returns one forward pass of `example` to time."""
+
+    def probe(lever: Lever) -> Callable[[], torch.Tensor]:
+        translator.use_lever(lever)
+
+        def forward() -> torch.Tensor:
+            torch.manual_seed(0)  # the same dropout noise for every lever, where the test mode keeps it
+            return translator.translate_tensor(example)
+
+        return forward
+
+    return probe
+
+
+def mean_level_difference(base: Any, other: Any) -> float:
+    """Mean absolute difference of two outputs in [-1, 1], in 0-255 levels (inf where not finite)."""
+    diff = float((other.float() - base.float()).abs().mean()) * 127.5
+    return diff if diff == diff else float("inf")
