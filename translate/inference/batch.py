@@ -12,7 +12,7 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 import torch
 from PIL import Image
@@ -21,6 +21,7 @@ from translate.data.folders import list_images
 from translate.data.transforms import MAX_PIXELS, is_image_file, open_image, to_image, to_tensor
 from translate.errors import ConfigError, DataError
 from translate.files import atomic_path
+from translate.inference.pipeline import OrderedWriter, ReadAhead, reader_threads
 from translate.inference.translator import Translator
 from translate.outputs import check_output_folder
 
@@ -155,6 +156,58 @@ def _logging_through(bar: Any) -> Iterator[None]:
         yield
 
 
+@dataclass
+class Outcome:
+    """What became of one job: the file written, or why it was skipped and the warning the log gives."""
+
+    job: Job
+    written: Path | None = None
+    why: str = ""
+    warning: str = ""
+
+
+def record(summary: Summary, outcomes: Iterable[list[Outcome]]) -> None:
+    """Add outcomes to the summary and log the skipped ones, on the caller's thread and in the order given."""
+    for batch in outcomes:
+        for outcome in batch:
+            if outcome.written is not None:
+                summary.written.append(outcome.written)
+            else:
+                summary.skipped.append((str(outcome.job.source), outcome.why))
+                log.warning("skipping %s", outcome.warning)
+
+
+def read_input(
+    job: Job, channels: int, max_pixels: int | None, size: tuple[int, int] | None
+) -> Image.Image | DataError:
+    """One input decoded (and resized to `size`), or the DataError saying why it cannot be: run on a reader thread."""
+    try:
+        image = open_image(job.source, channels, max_pixels)
+    except DataError as e:
+        return e
+    if size is not None and image.size != size:
+        image = image.resize(size, Image.Resampling.BICUBIC)
+    return image
+
+
+def write_outputs(
+    batch: list[tuple[Job, Image.Image]], results: list[torch.Tensor], out: Path, sbs: bool
+) -> list[Outcome]:
+    """Encode and save one batch's outputs (beside their inputs with `sbs`): run on the writer thread."""
+    outcomes = []
+    for (job, image), result in zip(batch, results):
+        output = to_image(result)
+        target = out / job.target
+        try:
+            save_image(side_by_side(image, output) if sbs else output, target)
+        except (OSError, ValueError, DataError) as e:
+            why = f"could not write {target}: {e}"
+            outcomes.append(Outcome(job, why=why, warning=f"{job.source}: could not write {target} ({e})"))
+            continue
+        outcomes.append(Outcome(job, written=target))
+    return outcomes
+
+
 def predict_files(
     translator: Translator,
     inputs: list[str],
@@ -174,6 +227,7 @@ def predict_files(
     `image_format` png, jpg or same (the input's extension). Images of equal size go `batch_size` at a time;
     a tiled run batches tiles instead. Unreadable inputs are skipped, named in the log and the summary, and so
     are files over `max_pixels` (width x height; None for no limit), unread: raise it with `tile` for huge photos.
+    Inputs are decoded and outputs saved on background threads while the network runs.
     """
     if image_format not in ("png", "jpg", "same"):
         raise ConfigError(f"--format '{image_format}': use png, jpg or same")
@@ -191,7 +245,7 @@ def predict_files(
     summary = Summary(skipped=skipped)
     pending: list[tuple[Job, Image.Image]] = []
 
-    def flush() -> None:
+    def flush(writer: OrderedWriter[list[Outcome]]) -> None:
         if not pending:
             return
         batch = torch.stack([to_tensor(image) for _, image in pending])
@@ -199,34 +253,32 @@ def predict_files(
             results = [translator.tile_tensor(b[None], tile, overlap, batch_size)[0] for b in batch]
         else:
             results = list(translator.translate_tensor(batch))
-        for (job, image), result in zip(pending, results):
-            output = to_image(result)
-            try:
-                save_image(side_by_side(image, output) if sbs else output, out / job.target)
-            except (OSError, ValueError, DataError) as e:
-                summary.skipped.append((str(job.source), f"could not write {out / job.target}: {e}"))
-                log.warning("skipping %s: could not write %s (%s)", job.source, out / job.target, e)
-                continue
-            summary.written.append(out / job.target)
+        writer.submit(write_outputs, list(pending), results, out, sbs)
         pending.clear()
 
+    def read(job: Job) -> tuple[Job, Image.Image | DataError]:
+        return job, read_input(job, translator.in_channels, max_pixels, size)
+
+    # A tiled run is for huge photos, so only two are held; otherwise two batches are read ahead.
+    ahead = 2 if tile is not None else max(2, 2 * batch_size)
     bar = _progress(len(jobs), progress and len(jobs) > 1)
-    with bar, _logging_through(bar):
-        for job in jobs:
-            try:
-                image = open_image(job.source, translator.in_channels, max_pixels)
-            except DataError as e:
-                summary.skipped.append((str(job.source), str(e).removeprefix(f"{job.source}: ")))
-                log.warning("skipping %s", e)
-                bar.update(1)
-                continue
-            if size is not None and image.size != size:
-                image = image.resize(size, Image.Resampling.BICUBIC)
-            if pending and pending[0][1].size != image.size:  # a batch holds images of one size
-                flush()
-            pending.append((job, image))
-            if len(pending) >= batch_size or tile is not None:
-                flush()
+    with (
+        bar,
+        _logging_through(bar),
+        ReadAhead(jobs, read, ahead, reader_threads()) as inputs_read,
+        OrderedWriter[list[Outcome]]() as writer,
+    ):
+        for job, image in inputs_read:
+            if isinstance(image, DataError):
+                writer.add([Outcome(job, why=str(image).removeprefix(f"{job.source}: "), warning=str(image))])
+            else:
+                if pending and pending[0][1].size != image.size:  # a batch holds images of one size
+                    flush(writer)
+                pending.append((job, image))
+                if len(pending) >= batch_size or tile is not None:
+                    flush(writer)
             bar.update(1)
-        flush()
+            record(summary, writer.results())
+        flush(writer)
+        record(summary, writer.results(wait=True))
     return summary
