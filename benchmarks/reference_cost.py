@@ -88,12 +88,10 @@ def prime(out: Path, size: int, env: dict[str, str]) -> dict[str, object]:
     helps = subprocess.run([*PY, "translate", "benchmark", "--help"], env=env, cwd=ROOT, capture_output=True, text=True, check=False)
     if "--levers" not in helps.stdout:
         return {"seconds": None, "note": "translate benchmark has no --levers here: nothing primed"}
-    command = [*PY, "translate", "benchmark", "--levers", "--models", "pix2pix,cyclegan", "--size", str(size)]
+    command = [*PY, "translate", "benchmark", "--levers", "--models", "pix2pix,cyclegan", "--preset", "paper",
+               "--sizes", str(size), "--out", str(out / "levers")]
     start = time.perf_counter()
     done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, check=False)
-    if done.returncode != 0 and "--out" in done.stderr:  # in case it wants a folder for its report
-        command += ["--out", str(out / "levers")]
-        done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - start
     note = "ok" if done.returncode == 0 else f"failed ({done.returncode}): {done.stderr.strip()[-300:]}"
     return {"seconds": seconds, "note": note, "command": shlex.join(command)}
@@ -104,10 +102,10 @@ def translate_chose(run_dir: Path | None, output: str) -> str:
     predict, any line of its output naming a precision."""
     if run_dir is not None:
         lines = (run_dir / "config.toml").read_text(encoding="utf-8").splitlines()
-        chosen = [line[2:] for line in lines if line.startswith("# ran on:") or " resolved to: " in line]
+        chosen = [line[2:] for line in lines if line.startswith(("# ran on:", "# levers:")) or " resolved to: " in line]
         return "; ".join(chosen).removeprefix("ran on: ")
-    said = [line.strip() for line in output.splitlines() if "fp32" in line or "bf16" in line]
-    return said[-1] if said else "(predict does not say; its defaults: precision auto, eval mode)"
+    said = [line.strip() for line in output.splitlines() if "levers:" in line]
+    return said[-1].split("levers:", 1)[1].strip() if said else "(predict said nothing of its levers)"
 
 
 def commands(job: str, args: argparse.Namespace, data: Path, tag: str, pix2pix_run: Path | None) -> dict[str, list[str]]:

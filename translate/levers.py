@@ -144,41 +144,46 @@ def measure(levers: list[Lever], probe: Probe, compare: Compare, tolerance: floa
     """Time `calls` calls (after one warm-up) of `probe(lever)()` for each lever, the first being the baseline.
 
     `probe(lever)` sets a job up under the lever and returns the call to time, which returns its results;
-    `compare(baseline results, results)` is their difference, accepted up to `tolerance`. A lever whose first
-    timed call is GIVE_UP times slower than the baseline's median is not timed further, nor are the other
+    `compare(baseline results, results)` is their difference, accepted up to `tolerance`. A lever whose warm-up
+    or first timed call is GIVE_UP times slower than the baseline's is not timed further, nor are the other
     memory formats of its precision when that happens in the first format tried.
     """
     trials: list[Trial] = []
-    baseline_s, baseline_out = 0.0, None
+    baseline_s, baseline_warmup, baseline_out = 0.0, 0.0, None
     given_up: set[str] = set()
     for lever in levers:
         if lever.precision in given_up:
             trials.append(Trial(lever, math.nan, 0, math.nan, False, f"not tried: {lever.precision} was too slow"))
             continue
         run = probe(lever)
-        out = run()  # warm-up: one-time set-up (kernels, caches) is not the lever's speed
+        warmup, out = timed(run, clock)  # the warm-up: one-time set-up (kernels, caches) is not the lever's speed...
         times: list[float] = []
-        for _ in range(calls):
-            tic = clock()
-            out = run()
-            times.append(clock() - tic)
-            if trials and times[0] > GIVE_UP * baseline_s:
-                break
+        if trials and warmup > GIVE_UP * baseline_warmup:
+            times = [warmup]  # ...but one GIVE_UP times slower than the baseline's says enough (emulated bf16)
+        while len(times) < calls and not (trials and times and times[0] > GIVE_UP * baseline_s):
+            seconds, out = timed(run, clock)
+            times.append(seconds)
         seconds = statistics.median(times)
         if not trials:
-            baseline_s, baseline_out = seconds, out
+            baseline_s, baseline_warmup, baseline_out = seconds, warmup, out
             trials.append(Trial(lever, seconds, len(times), 0.0, True, "baseline"))
             continue
         if len(times) < calls:
             given_up.add(lever.precision)
             trials.append(Trial(lever, seconds, len(times), math.nan, False,
-                                f"{baseline_s / seconds:.2f}x: stopped after one call"))
+                                f"{baseline_s / seconds:.2f}x: stopped after {len(times)} call{'s' * (len(times) > 1)}"))
             continue
         difference = compare(baseline_out, out)
         agrees = difference <= tolerance
         trials.append(Trial(lever, seconds, len(times), difference, agrees,
                             "" if agrees else f"results differ from {levers[0].name}'s ({difference:.3g} > {tolerance})"))
     return trials
+
+
+def timed(call: Callable[[], Any], clock: Callable[[], float]) -> tuple[float, Any]:
+    tic = clock()
+    out = call()
+    return clock() - tic, out
 
 
 def choose(trials: list[Trial]) -> tuple[Lever, str]:

@@ -140,12 +140,11 @@ def test_reference_test_mode_uses_batch_statistics_and_dropout_without_moving_th
     np.testing.assert_array_equal(outputs["eval"], np.asarray(plain(noise_image(0, (32, 32)))))
 
 
-def test_precision_auto_is_fp32_on_a_cpu_without_bf16_kernels(tmp_path: Path) -> None:
-    from translate.device import device_kind
-
+def test_precision_auto_is_fp32_until_measured_and_explicit_precisions_are_checked(tmp_path: Path) -> None:
     run = make_run(tmp_path, RESNET)
-    if device_kind(torch.device("cpu")) == "cpu":
-        assert load(run, precision="auto").precision is None
+    auto = load(run, precision="auto")
+    assert auto.precision is None and not auto.channels_last
+    assert "not measured yet" in auto.levers.why
     bf16 = load(run, precision="bf16")
     assert bf16.precision == torch.bfloat16
     x = torch.rand(1, 3, 16, 16) * 2 - 1
