@@ -88,13 +88,16 @@ def prime(out: Path, size: int, env: dict[str, str]) -> dict[str, object]:
     helps = subprocess.run([*PY, "translate", "benchmark", "--help"], env=env, cwd=ROOT, capture_output=True, text=True, check=False)
     if "--levers" not in helps.stdout:
         return {"seconds": None, "note": "translate benchmark has no --levers here: nothing primed"}
-    command = [*PY, "translate", "benchmark", "--levers", "--models", "pix2pix,cyclegan", "--preset", "paper",
-               "--sizes", str(size), "--out", str(out / "levers")]
-    start = time.perf_counter()
-    done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, check=False)
+    # each on a style with the data's channels (RGB -> RGB): a decision is cached per parts, size and channels
+    commands = [[*PY, "translate", "benchmark", "--levers", "--models", model, "--styles", style, "--preset", "paper",
+                 "--sizes", str(size), "--out", str(out / f"levers-{model}")]
+                for model, style in (("pix2pix", "labels2photo"), ("cyclegan", "shinkai"))]
+    start, notes = time.perf_counter(), []
+    for command in commands:
+        done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, check=False)
+        notes.append("ok" if done.returncode == 0 else f"failed ({done.returncode}): {done.stderr.strip()[-300:]}")
     seconds = time.perf_counter() - start
-    note = "ok" if done.returncode == 0 else f"failed ({done.returncode}): {done.stderr.strip()[-300:]}"
-    return {"seconds": seconds, "note": note, "command": shlex.join(command)}
+    return {"seconds": seconds, "note": "; ".join(notes), "command": " && ".join(shlex.join(c) for c in commands)}
 
 
 def translate_chose(run_dir: Path | None, output: str) -> str:
@@ -106,6 +109,20 @@ def translate_chose(run_dir: Path | None, output: str) -> str:
         return "; ".join(chosen).removeprefix("ran on: ")
     said = [line.strip() for line in output.splitlines() if "levers:" in line]
     return said[-1].split("levers:", 1)[1].strip() if said else "(predict said nothing of its levers)"
+
+
+def loop_seconds(side: str, output: str, run_dir: Path) -> float:
+    """Seconds of the training steps alone: the reference's JSON line ("train_s"), or the sum of translate's logged
+    step times (log.jsonl: images per second of step time over each logging interval, batch 1)."""
+    if side == "reference":
+        return float(json.loads(output.strip().splitlines()[-1])["train_s"])
+    records = [json.loads(line) for line in (run_dir / "log.jsonl").read_text(encoding="utf-8").splitlines()]
+    train, last = [r for r in records if r["kind"] == "train"], 0
+    total = 0.0
+    for r in train:
+        total += (r["step"] - last) / r["images_per_s"]
+        last = r["step"]
+    return total
 
 
 def commands(job: str, args: argparse.Namespace, data: Path, tag: str, pix2pix_run: Path | None) -> dict[str, list[str]]:
@@ -138,6 +155,8 @@ def main() -> None:
     parser.add_argument("--photos", type=int, default=32, help="Photos that predict translates.")
     parser.add_argument("--jobs", default="pix2pix,cyclegan,predict")
     parser.add_argument("--repeats", type=int, default=1, help="Runs of each side (alternating which goes first).")
+    parser.add_argument("--no-priming", action="store_true",
+                        help="Keep the lever decisions already cached (TRANSLATE_HOME) instead of measuring them again.")
     args = parser.parse_args()
     asked = {j.strip() for j in args.jobs.split(",") if j.strip()}
     if bad := asked - set(JOBS):
@@ -154,7 +173,8 @@ def main() -> None:
     started = time.perf_counter()
     prepare(data, args.size, max(args.steps_pix2pix, args.steps_cyclegan, 4), args.photos)
     print(f"data ready in {data} ({time.perf_counter() - started:.1f} s)", flush=True)
-    priming = prime(args.out, args.size, env)
+    priming = ({"seconds": None, "note": "skipped (--no-priming): decisions already cached"} if args.no_priming
+               else prime(args.out, args.size, env))
     primed = priming["note"] + (f", {priming['seconds']:.1f} s" if priming["seconds"] is not None else "")
     print(f"priming: {primed}", flush=True)
 
@@ -168,6 +188,7 @@ def main() -> None:
     results = []
     for job in jobs:
         times: dict[str, list[float]] = {"reference": [], "translate": []}
+        loops: dict[str, list[float]] = {"reference": [], "translate": []}
         chose = ""
         for r in range(args.repeats):
             tag = f"r{r}"
@@ -179,10 +200,14 @@ def main() -> None:
                 if side == "translate":
                     run_dir = args.out / "runs" / f"{job}-{tag}" if job != "predict" else None
                     chose = translate_chose(run_dir, output)
+                if job != "predict":
+                    loops[side].append(loop_seconds(side, output, args.out / "runs" / f"{job}-{tag}"))
             if job == "pix2pix" and r == 0:
                 pix2pix_run = args.out / "runs" / "pix2pix-r0"
         ref, ours = statistics.median(times["reference"]), statistics.median(times["translate"])
+        step_ratio = statistics.median(loops["reference"]) / statistics.median(loops["translate"]) if loops["reference"] else None
         results.append({"job": job, "reference_s": ref, "translate_s": ours, "speedup": ref / ours,
+                        "loop_s": {k: statistics.median(v) for k, v in loops.items() if v}, "step_speedup": step_ratio,
                         "translate_chose": chose, "runs": times,
                         "commands": {k: shlex.join(v) for k, v in cmds.items()}})
 
@@ -195,10 +220,11 @@ def main() -> None:
               (f"- steps: pix2pix {args.steps_pix2pix}, cyclegan {args.steps_cyclegan}; predict: {args.photos} photos; "
                f"median of {args.repeats} run(s) each"),
               f"- priming (`translate benchmark --levers`, not timed below): {primed}", ""]
-    table = ["| job | reference s | translate s | speed-up (reference / translate) | what translate chose |",
-             "|---|---|---|---|---|"]
+    table = ["| job | reference s | translate s | speed-up, whole process | speed-up, training steps alone | "
+             "what translate chose |", "|---|---:|---:|---:|---:|---|"]
     table += [f"| {r['job']} | {r['reference_s']:.2f} | {r['translate_s']:.2f} | {r['speedup']:.2f}x | "
-              f"{r['translate_chose']} |" for r in results]
+              f"{'-' if r['step_speedup'] is None else format(r['step_speedup'], '.2f') + 'x'} | {r['translate_chose']} |"
+              for r in results]
     report = "\n".join(header + table) + "\n"
     print("\n" + report)
     (args.out / "report.md").write_text(report, encoding="utf-8")

@@ -17,7 +17,7 @@ from translate.errors import ConfigError
 from translate.levers import FP32, Lever
 
 CPU = torch.device("cpu")
-levers_measure = levers.measure
+levers_measure, levers_screen = levers.measure, levers.screen
 BF16, FP32_CL, BF16_CL = Lever("bf16"), Lever("fp32", True), Lever("bf16", True)
 
 
@@ -47,6 +47,12 @@ def difference(a: float, b: float) -> float:
 def run(machine: FakeMachine, tolerance: float = 0.01):
     trials = levers.measure(list(machine.costs), machine.probe, difference, tolerance, clock=machine.clock)
     return trials, levers.choose(trials)
+
+
+@pytest.fixture(autouse=True)
+def screen_finds_nothing_slow(monkeypatch):
+    """The convolution screen is real code timing this machine's CPU: the decisions here use the fake timings only."""
+    monkeypatch.setattr(levers, "screen", lambda device, precisions: {p: 1.0 for p in precisions if p != "fp32"})
 
 
 AVX2 = {FP32: 1.0, FP32_CL: 1.05, BF16: 6.0, BF16_CL: 5.0}  # emulated bf16: several times slower
@@ -99,7 +105,7 @@ def test_a_gain_within_the_noise_keeps_fp32():
 def test_a_decision_is_measured_once_then_read_from_the_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("TRANSLATE_HOME", str(tmp_path))
     machine = FakeMachine(NATIVE_BF16)
-    monkeypatch.setattr(levers, "measure", lambda lv, p, c, t: levers_measure(lv, p, c, t, clock=machine.clock))
+    monkeypatch.setattr(levers, "measure", lambda lv, p, c, t, skip: levers_measure(lv, p, c, t, clock=machine.clock, skip=skip))
     first = levers.resolve(CPU, "auto", "auto", "job A", machine.probe, difference, 0.01, measure_now=True)
     calls = sum(machine.calls.values())
     again = levers.resolve(CPU, "auto", "auto", "job A", machine.probe, difference, 0.01, measure_now=True)
@@ -116,7 +122,7 @@ def test_another_machine_or_job_is_measured_anew(tmp_path, monkeypatch):
     monkeypatch.setenv("TRANSLATE_HOME", str(tmp_path))
     machine = FakeMachine(NATIVE_BF16)
     measured = []
-    monkeypatch.setattr(levers, "measure", lambda lv, p, c, t: measured.append(1) or
+    monkeypatch.setattr(levers, "measure", lambda lv, p, c, t, skip: measured.append(1) or
                         levers_measure(lv, p, c, t, clock=machine.clock))
     levers.resolve(CPU, "auto", "auto", "job A", machine.probe, difference, 0.01, measure_now=True)
     levers.resolve(CPU, "auto", "auto", "job B", machine.probe, difference, 0.01, measure_now=True)
@@ -144,7 +150,7 @@ def test_a_damaged_cache_is_ignored_with_a_warning_and_rewritten(tmp_path, monke
     monkeypatch.setenv("TRANSLATE_HOME", str(tmp_path))
     (tmp_path / levers.CACHE_FILE).write_text("{not json")
     machine = FakeMachine(NATIVE_BF16)
-    monkeypatch.setattr(levers, "measure", lambda lv, p, c, t: levers_measure(lv, p, c, t, clock=machine.clock))
+    monkeypatch.setattr(levers, "measure", lambda lv, p, c, t, skip: levers_measure(lv, p, c, t, clock=machine.clock, skip=skip))
     with caplog.at_level(logging.WARNING, logger="translate"):
         choice = levers.resolve(CPU, "auto", "auto", "job", machine.probe, difference, 0.01, measure_now=True)
     assert choice.lever == BF16_CL
@@ -178,3 +184,19 @@ def test_a_lever_slow_only_in_its_first_timed_call_is_still_dropped():
 
     trials = levers.measure([FP32, BF16], probe, difference, 0.01, clock=machine.clock)
     assert not trials[1].accepted and trials[1].calls == 1
+
+
+def test_a_precision_the_screen_finds_far_slower_is_not_probed(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRANSLATE_HOME", str(tmp_path))
+    monkeypatch.setattr(levers, "screen", lambda device, precisions: {"bf16": 40.0})
+    machine = FakeMachine(NATIVE_BF16)
+    monkeypatch.setattr(levers, "measure", lambda lv, p, c, t, skip: levers_measure(lv, p, c, t, clock=machine.clock,
+                                                                                    skip=skip))
+    choice = levers.resolve(CPU, "auto", "auto", "job", machine.probe, difference, 0.01, measure_now=True)
+    assert machine.calls[BF16] == machine.calls[BF16_CL] == 0
+    assert choice.trials[2].note == "not tried: a bf16 convolution ran 40.0x slower than fp32's here"
+
+
+def test_the_screen_times_a_real_convolution_under_each_precision():
+    ratios = levers_screen(CPU, ["fp32", "bf16"])
+    assert set(ratios) == {"bf16"} and ratios["bf16"] > 0

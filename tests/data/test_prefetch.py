@@ -43,3 +43,16 @@ def test_it_reads_at_most_depth_ahead_and_close_stops_the_thread():
     assert len(made) <= 4  # the one taken, two queued, one waiting to be queued
     items.close()
     assert threading.active_count() == before
+
+
+def test_batches_are_made_ahead_only_where_a_core_is_spare(monkeypatch):
+    from translate.data import prefetch
+
+    monkeypatch.setattr(prefetch, "spare_cores", lambda: 0)
+    before = threading.active_count()
+    with prefetch.batches_ahead(iter(range(5))) as items:
+        assert threading.active_count() == before  # no thread: made in turn
+        assert list(items) == list(range(5))
+    monkeypatch.setattr(prefetch, "spare_cores", lambda: 1)
+    with prefetch.batches_ahead(iter(range(5))) as items:
+        assert isinstance(items, prefetch.Prefetcher) and list(items) == list(range(5))

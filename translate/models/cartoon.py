@@ -17,13 +17,13 @@ from torch import nn
 
 from translate.errors import CheckpointError, ConfigError
 from translate.models.base import Generator
-from translate.models.layers import init_weights, upsample_layer
+from translate.models.layers import InstanceNorm, init_weights, upsample_layer
 from translate.registry import GENERATORS
 
 
 def affine_instance_norm(channels: int, eps: float) -> nn.InstanceNorm2d:
     """Instance norm with a learned scale and shift per channel and no running statistics."""
-    return nn.InstanceNorm2d(channels, eps=eps, affine=True, track_running_stats=False)
+    return InstanceNorm(channels, eps=eps, affine=True, track_running_stats=False)
 
 
 class CartoonResidualBlock(nn.Module):

@@ -31,7 +31,7 @@ from torch.utils.data import DataLoader
 from translate import device as devices
 from translate.config import DEFAULTS, RESUMES, check_for_training, from_run
 from translate.data.datasets import build_split
-from translate.data.prefetch import Prefetcher
+from translate.data.prefetch import batches_ahead, spare_cores
 from translate.errors import CheckpointError, ConfigError, TrainingError
 from translate.evaluation.metrics import heldout_l1
 from translate.files import write_text
@@ -190,7 +190,7 @@ class Run:
 
         bar = make_bar(total, self.step, self.quiet)
         meter, epoch_meter, unchecked = Meter(), Meter(), Meter()
-        batches = Prefetcher(self._batches())
+        batches = batches_ahead(self._batches())
         try:
             with batches, stop_on_signals() as stop, redirect_logging(bar):
                 while self.step < total:
@@ -241,7 +241,7 @@ class Run:
         trained. The order of each epoch and every item's crop, flip and unpaired partner come from (seed, epoch,
         index) alone, so they are the same with any number of workers and after any resume."""
         seed = int(self.config["train"]["seed"])
-        position = self.step  # the step whose batch comes next: made ahead of the loop's own step (Prefetcher)
+        position = self.step  # the step whose batch comes next: may run ahead of the loop's own step (batches_ahead)
         while True:
             epoch = position // self.steps_per_epoch
             self.sampler.set_epoch(epoch)
@@ -383,7 +383,9 @@ class Run:
     def _data_line(self) -> str:
         data = self.config["data"]
         where = data["root"] or f"scenes world '{data['task']}'"
-        return f"data {where}: {len(self.train_set)} train, {len(self.test_set)} held-out, {data['crop_size']} px"  # type: ignore[arg-type]
+        ahead = "made ahead on a spare core" if spare_cores() else "made in turn (no spare core)"
+        return (f"data {where}: {len(self.train_set)} train, {len(self.test_set)} held-out, {data['crop_size']} px, "  # type: ignore[arg-type]
+                f"batches {ahead}")
 
     def _write_config(self) -> None:
         (self.dir / SAMPLES).mkdir(parents=True, exist_ok=True)
