@@ -64,6 +64,7 @@ def predict(
     from translate.errors import DataError
     from translate.inference.batch import parse_size, predict_files
     from translate.inference.probe import choose_for_files
+    from translate.levers import keep_freed_memory
     from translate.inference.translator import load
     from translate.outputs import check_output_folder
 
@@ -80,6 +81,7 @@ def predict(
             "memory; add --tile 512")
     translator = load(run, direction=direction, device=device, keep_dropout=keep_dropout, precision=precision,
                       test_mode=test_mode, channels_last=channels_last)
+    keep_freed_memory()
     levers = choose_for_files(translator, list(inputs), parse_size(size), tile, batch_size)
     logging.getLogger("translate").info("levers: %s", levers.line())
     summary = predict_files(

@@ -29,6 +29,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from translate import device as devices
+from translate import levers
 from translate.config import DEFAULTS, RESUMES, check_for_training, from_run
 from translate.data.datasets import build_split
 from translate.data.prefetch import batches_ahead, spare_cores
@@ -92,6 +93,7 @@ class Run:
         self.device = devices.choose_device(train_cfg["device"], world.local_rank)
         if int(train_cfg.get("threads", 0)) > 0:  # CPU threads; 0 leaves torch's default (one per core)
             torch.set_num_threads(int(train_cfg["threads"]))
+        levers.keep_freed_memory()
         seed = int(train_cfg["seed"])
         seed_everything(seed)
 
@@ -207,8 +209,9 @@ class Run:
                     saves = (checkpoint_every > 0 and self.step % checkpoint_every == 0) or (
                         checkpoint_every == 0 and epoch_done) or last or keep
                     # the losses are read back (a GPU waited for) only when something is logged or saved
-                    interrupted = self._check(unchecked, stop.requested, logs or samples or saves or epoch_done)
-                    if logs or samples or saves or epoch_done:
+                    eventful = logs or samples or saves or epoch_done
+                    interrupted = self._check(unchecked, stop.requested, eventful)
+                    if eventful or interrupted:
                         unchecked = Meter()
                     lr = self.trainer.optimizers[next(iter(self.trainer.optimizers))].param_groups[0]["lr"]
                     if logs:
@@ -266,10 +269,13 @@ class Run:
             callback(self.step, losses, self.trainer)
         return losses, batch["A"].shape[0] * self.world.size
 
-    def _check(self, unchecked: Meter, stop_requested: bool, read_losses: bool) -> bool:
-        """Raise if a loss counted in `unchecked` was not finite (on any rank; read only when `read_losses`, and
-        always before anything is saved); return whether any rank was asked to stop."""
-        bad = unchecked.nonfinite() if read_losses or stop_requested else []
+    def _check(self, unchecked: Meter, stop_requested: bool, eventful: bool) -> bool:
+        """Raise if a loss counted in `unchecked` was not finite (on any rank); return whether any rank was asked to
+        stop. Only at `eventful` steps (something is logged or saved), or at once for a stop in one process: reading
+        the losses back, or asking the other ranks, makes the host wait for the device."""
+        if not eventful and not (stop_requested and not self.world.enabled):
+            return False
+        bad = unchecked.nonfinite()
         interrupted, nonfinite = distributed.any_rank([stop_requested, bool(bad)], self.world, self.device)
         if nonfinite:
             raise self._nonfinite(bad, unchecked)
