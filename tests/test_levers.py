@@ -200,3 +200,10 @@ def test_a_precision_the_screen_finds_far_slower_is_not_probed(tmp_path, monkeyp
 def test_the_screen_times_a_real_convolution_under_each_precision():
     ratios = levers_screen(CPU, ["fp32", "bf16"])
     assert set(ratios) == {"bf16"} and ratios["bf16"] > 0
+
+
+def test_freed_memory_is_kept_for_reuse_where_the_c_library_is_glibc():
+    import platform
+
+    assert levers.keep_freed_memory() is (platform.libc_ver()[0] == "glibc")
+    assert levers.keep_freed_memory() is (platform.libc_ver()[0] == "glibc")  # once per process, then a no-op
