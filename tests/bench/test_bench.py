@@ -123,3 +123,16 @@ def test_training_flops_of_a_depthwise_convolution_are_twice_its_forward():
     with flop_counter() as counter:
         y.sum().backward()
     assert forward > 0 and counter.get_total_flops() == 2 * forward
+
+
+def test_benchmark_levers_measures_caches_prints_and_keeps_an_earlier_report(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRANSLATE_HOME", str(tmp_path / "home"))
+    args = ["benchmark", "--levers", "--models", "pix2pix", "--sizes", "32", "--width", "4", "--out", str(tmp_path / "b")]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "training step, batch 1" in result.output and "forward pass (predict), batch 1" in result.output
+    assert result.output.count("chosen: ") == 2 and "| fp32 | " in result.output
+    cache = json.loads((tmp_path / "home" / "levers.json").read_text())
+    assert len(cache) == 2  # the training job and the forward pass, each under this machine's key
+    again = CliRunner().invoke(main, args)
+    assert again.exit_code != 0 and "levers.md exists; choose another --out or pass --overwrite" in again.output

@@ -96,7 +96,7 @@ def eval_command(
               help="Measure which precision and memory format train and predict choose here, cache and print it.")
 @click.option("--preset", help="Levers: a preset layered on each model (paper: 256 px, widths 64).")
 @click.option("--out", "-o", type=click.Path(), help="Folder for report.md/json, images and runs/ (--levers: levers.md).")
-@click.option("--overwrite", is_flag=True, help="Replace the runs/ of an earlier benchmark in --out.")
+@click.option("--overwrite", is_flag=True, help="Replace the runs/ (or levers.md) of an earlier benchmark in --out.")
 @click.option("--quiet", "-q", is_flag=True, help="Warnings and errors only.")
 def benchmark(
     models: tuple[str, ...],
@@ -139,7 +139,10 @@ def benchmark(
     if levers:
         from translate.bench.levers import lever_report
         from translate.files import write_text
+        from translate.outputs import check_output_file
 
+        if out:  # refused before minutes of measuring, not after
+            check_output_file(Path(out) / "levers.md", overwrite, flag="--out", example="bench/levers")
         text = lever_report(split_list(models) or ["pix2pix", "cyclegan", "cartoongan"], split_list(styles),
                             size_list, preset, [*widths, *assignments], device or "auto")
         click.echo(text)
