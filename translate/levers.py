@@ -161,18 +161,19 @@ def measure(levers: list[Lever], probe: Probe, compare: Compare, tolerance: floa
             continue
         run = probe(lever)
         warmup, out = timed(run, clock)  # the warm-up: one-time set-up (kernels, caches) is not the lever's speed...
-        times: list[float] = []
-        if trials and warmup > GIVE_UP * baseline_warmup:
-            times = [warmup]  # ...but one GIVE_UP times slower than the baseline's says enough (emulated bf16)
-        while len(times) < calls and not (trials and times and times[0] > GIVE_UP * baseline_s):
+        # ...but one GIVE_UP times slower than the baseline's says enough (emulated bf16), as does a first call
+        slow = bool(trials) and warmup > GIVE_UP * baseline_warmup
+        times = [warmup] if slow else []
+        while not slow and len(times) < calls:
             seconds, out = timed(run, clock)
             times.append(seconds)
+            slow = bool(trials) and times[0] > GIVE_UP * baseline_s
         seconds = statistics.median(times)
         if not trials:
             baseline_s, baseline_warmup, baseline_out = seconds, warmup, out
             trials.append(Trial(lever, seconds, len(times), 0.0, True, "baseline"))
             continue
-        if len(times) < calls:
+        if slow:
             given_up.add(lever.precision)
             trials.append(Trial(lever, seconds, len(times), math.nan, False,
                                 f"{baseline_s / seconds:.2f}x: stopped after {len(times)} call{'s' * (len(times) > 1)}"))
