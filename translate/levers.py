@@ -273,6 +273,11 @@ def cpu_model_and_flags() -> tuple[str, set[str]]:
     return fields.get("model name", platform.machine()), set(fields.get("flags", "").split())
 
 
+def compact(obj: Any) -> str:
+    """A config table as one canonical line, for the job part of a cache key."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+
+
 def cache_path() -> Path:
     return home() / CACHE_FILE
 

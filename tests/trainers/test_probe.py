@@ -59,3 +59,9 @@ def test_adam_is_fused_on_the_cpu_and_stays_so_after_a_resume(tmp_path):
                                               ({"a": 1.0}, {"a": float("nan")}, float("inf"))])
 def test_loss_gap_is_relative_and_small_losses_count_absolutely(base, other, gap):
     assert probe.loss_gap(base, other) == pytest.approx(gap)
+
+
+def test_a_run_whose_levers_are_set_reads_no_batch_and_keeps_no_copy_of_its_state(tmp_path, monkeypatch):
+    monkeypatch.setattr(probe, "first_batch", lambda *a: pytest.fail("a batch was read for a lever that is set"))
+    monkeypatch.setattr(probe, "rng_state", lambda: pytest.fail("the trainer's state was taken to be put back"))
+    train(tiny_config("pix2pix", "coloring", tmp_path / "run", 1, precision="fp32", channels_last="off"))

@@ -50,7 +50,8 @@ def measure_model(config: dict[str, Any], device: torch.device) -> list[str]:
     trainer = build_trainer(config, device)
     train_set = build_split(config["data"], "train")
     training = choose_for_training(config, trainer, train_set, batch, steps_left=0, remeasure=True)
-    translator = Translator(trainer.networks.get("G", trainer.networks.get("G_A")), config, trainer.in_channels, trainer.out_channels, device=device)
+    generator_net = trainer.networks.get("G", trainer.networks.get("G_A"))
+    translator = Translator(generator_net, config, trainer.in_channels, trainer.out_channels, device=device)
     translator.lever_settings = (config["train"]["precision"], config["train"]["channels_last"])
     inference = choose_for_inference(translator, (size, size), 1, remeasure=True)
     out = []

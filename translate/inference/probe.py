@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, Callable
 
 import torch
@@ -17,7 +16,7 @@ TOLERANCE = 2.0  # largest mean |output - fp32's| in 0-255 levels on the same in
 
 def job_name(translator: Translator, size: tuple[int, int], batch_size: int) -> str:
     """What an inference decision is cached under: the generator, the image size and the batch."""
-    generator = json.dumps(translator.config.get("generator", {}), sort_keys=True, separators=(",", ":"), default=str)
+    generator = levers.compact(translator.config.get("generator", {}))
     return (f"predict {generator} {translator.in_channels}->{translator.out_channels} {size[0]}x{size[1]}px "
             f"batch {batch_size} {translator.test_mode}")
 

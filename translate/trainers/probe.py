@@ -8,7 +8,6 @@ measured run trains exactly as an unmeasured one would from there.
 from __future__ import annotations
 
 import copy
-import json
 import math
 from typing import Any, Callable
 
@@ -27,13 +26,9 @@ TOLERANCE = 0.10  # largest relative gap of any loss after four steps from the s
 def job_name(config: dict[str, Any], batch_size: int) -> str:
     """What a training decision is cached under: the trainer, its parts and their sizes, the crop and batch."""
     parts = {k: config.get(k, {}) for k in ("generator", "discriminator", "loss")}
-    return (f"train {config['trainer']['name']} {json_compact(parts)} "
+    return (f"train {config['trainer']['name']} {levers.compact(parts)} "
             f"{config['data']['crop_size']}px {config['data']['in_channels']}->{config['data']['out_channels']} "
             f"batch {batch_size}")
-
-
-def json_compact(obj: Any) -> str:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
 
 
 def choose_for_training(config: dict[str, Any], trainer: Trainer, train_set: Dataset[Any], batch_size: int,
@@ -41,7 +36,7 @@ def choose_for_training(config: dict[str, Any], trainer: Trainer, train_set: Dat
     """The lever `translate train` runs with: train.precision and train.channels_last as set, else measured
     (when the run is long enough to pay for it, or `remeasure`) or read from the cache."""
     train_cfg = config["train"]
-    probe = TrainingProbe(trainer, first_batch(train_set, batch_size))
+    probe = TrainingProbe(trainer, train_set, batch_size)
     try:
         return levers.resolve(
             trainer.device, train_cfg["precision"], train_cfg["channels_last"], job_name(config, batch_size), probe,
@@ -56,23 +51,29 @@ def first_batch(dataset: Dataset[Any], batch_size: int) -> dict[str, Any]:
 
 
 class TrainingProbe:
-    """`probe(lever)`: the trainer put back to its state at creation and set to the lever; returns one step to
-    time. `finish()` puts the trainer back for good (fp32, contiguous, its first state and random streams)."""
+    """`probe(lever)`: the trainer put back to its state before the first probe and set to the lever; returns one
+    step to time. `finish()` puts the trainer back for good (fp32, contiguous, that state and random streams).
 
-    def __init__(self, trainer: Trainer, batch: dict[str, Any]) -> None:
-        self.trainer, self.batch = trainer, batch
-        self.state = copy.deepcopy(trainer.state_dict())
-        self.progress = (trainer.step_count, trainer.total_steps, trainer.steps_per_epoch)
-        self.rng = rng_state()
+    Nothing is copied or loaded until the first probe: a run whose lever is set or cached pays nothing for it.
+    """
+
+    def __init__(self, trainer: Trainer, dataset: Dataset[Any], batch_size: int) -> None:
+        self.trainer, self.dataset, self.batch_size = trainer, dataset, batch_size
+        self.start: tuple[dict[str, Any], tuple[int, int, int], dict[str, Any]] | None = None
+        self.batch: dict[str, Any] = {}
 
     def __call__(self, lever: Lever) -> Callable[[], dict[str, float]]:
         trainer = self.trainer
+        if self.start is None:
+            progress = (trainer.step_count, trainer.total_steps, trainer.steps_per_epoch)
+            self.start = (copy.deepcopy(trainer.state_dict()), progress, rng_state())
+            self.batch = first_batch(self.dataset, self.batch_size)
         self.finish()
         lever.apply()
         trainer.use_precision(lever.dtype)
         trainer.use_channels_last(lever.channels_last)
         # past CartoonGAN's initialisation phase: the lever is for the steps that make most of a run
-        step_count, total, per_epoch = self.progress
+        step_count, total, per_epoch = self.start[1]
         trainer.set_progress(max(step_count, total // 2), total, per_epoch)
         prepared = batch_to_device(trainer.prepare(dict(self.batch)), trainer.device, lever.channels_last)
 
@@ -85,11 +86,14 @@ class TrainingProbe:
         return step
 
     def finish(self) -> None:
+        if self.start is None:
+            return
+        state, progress, rng = self.start
         self.trainer.use_precision(None)
         self.trainer.use_channels_last(False)
-        self.trainer.load_state_dict(copy.deepcopy(self.state))
-        self.trainer.set_progress(*self.progress)
-        set_rng_state(self.rng)
+        self.trainer.load_state_dict(copy.deepcopy(state))
+        self.trainer.set_progress(*progress)
+        set_rng_state(rng)
 
 
 def loss_gap(base: dict[str, float], other: dict[str, float]) -> float:
