@@ -44,6 +44,11 @@ def test_unknown_keys_are_refused_with_a_suggestion():
         cfg.resolve("pix2pix", "coloring", assignments=["dat.root=x"])
 
 
+def test_a_held_out_size_too_small_is_refused():
+    with pytest.raises(ConfigError, match=r"^data.test_size=4: use 0 \(the crop size\) or a size >= 8$"):
+        cfg.resolve("pix2pix", "coloring", assignments=["data.test_size=4"])
+
+
 def test_unknown_part_keyword_names_the_valid_ones():
     with pytest.raises(TranslateError, match=r"takes no keyword 'widht'; did you mean 'width'\?.*valid:"):
         cfg.resolve("pix2pix", "coloring", assignments=["generator.widht=32"])

@@ -49,6 +49,7 @@ DEFAULTS: dict[str, Any] = {
         "direction": "AtoB",  # AtoB or BtoA
         "load_size": 286,  # resize to this, then...
         "crop_size": 256,  # ...random crop to this (jitter); the training size
+        "test_size": 0,  # held-out images (samples, held-out L1, eval, predict's probe) at this size; 0: crop_size
         "flip": True,  # random horizontal flip
         "in_channels": 3,  # 3 (RGB) or 1 (grey)
         "out_channels": 3,
@@ -240,6 +241,8 @@ def check_values(config: dict[str, Any]) -> None:
             f"data.crop_size={data['crop_size']} and data.load_size={data['load_size']}: "
             "need crop_size >= 8 and load_size >= crop_size"
         )
+    if data["test_size"] and data["test_size"] < 8:
+        raise ConfigError(f"data.test_size={data['test_size']}: use 0 (the crop size) or a size >= 8")
     if train["batch_size"] < 1 or train["steps"] < 0 or train["epochs"] < 0:
         raise ConfigError("train.batch_size must be >= 1 and train.steps, train.epochs >= 0")
 

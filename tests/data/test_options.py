@@ -11,7 +11,8 @@ from translate.errors import DataError
 from translate.registry import DATASETS, UnknownKeywordError
 
 # A value other than the default for every option that the [data] table sets (train comes from the split).
-CHANGED = {"direction": "BtoA", "load_size": 24, "crop_size": 16, "flip": False, "in_channels": 1, "out_channels": 1}
+CHANGED = {"direction": "BtoA", "load_size": 24, "crop_size": 16, "test_size": 20, "flip": False, "in_channels": 1,
+           "out_channels": 1}
 
 # [data] keys that are not image options: what build_dataset reads itself, and what other parts read.
 READ_BY_BUILD_DATASET = {"root", "layout", "task", "n_train", "n_test", "seed", "on_error"}
@@ -40,7 +41,7 @@ def test_every_image_option_of_the_data_table_reaches_the_dataset(kind, ab_root,
     else:
         assert dataset.on_error == "fail"
     item = dataset[0]
-    assert item["A"].shape == item["B"].shape == (1, 16, 16)
+    assert item["A"].shape == item["B"].shape == (1, 20, 20)  # held out (train=False): test_size
 
 
 def test_the_split_decides_the_jitter_unless_told():
@@ -49,6 +50,17 @@ def test_the_split_decides_the_jitter_unless_told():
     assert build_dataset(data, "test").options.train is False
     assert build_dataset(data, "train").render_size == 24
     assert build_dataset(data, "train", train=False).render_size == 16
+
+
+@pytest.mark.parametrize("kind", ["paired", "scenes"])
+def test_crops_to_train_on_and_whole_images_held_out(kind, ab_root):
+    # Trained on 16 px crops of 32 px images, held out as the whole image at 32 px: the scale trained at.
+    data = {**DEFAULTS["data"], "root": str(ab_root) if kind == "paired" else "", "task": "labels2photo",
+            "load_size": 32, "crop_size": 16, "test_size": 32, "n_train": 2, "n_test": 2}
+    assert build_dataset(data, "train")[0]["A"].shape[-2:] == (16, 16)
+    assert build_dataset(data, "test" if kind == "scenes" else "train", train=False)[0]["A"].shape[-2:] == (32, 32)
+    untold = build_dataset({**data, "test_size": 0}, "train", train=False)  # 0: held out at the crop size
+    assert untold[0]["A"].shape[-2:] == (16, 16)
 
 
 @pytest.mark.parametrize("name", ["paired", "unpaired", "scenes"])

@@ -18,7 +18,7 @@ from translate.errors import TranslateError
 @click.option("--data", "data_root", type=click.Path(), help="Score on your own data folder (paired test split).")
 @click.option("--split", default="test", show_default=True, help="Which split of the data.")
 @click.option("--limit", default=100, show_default=True, help="Score the first N images of the split.")
-@click.option("--size", type=int, help="Image size in pixels (default: the run's or style's crop size).")
+@click.option("--size", type=int, help="Image size in pixels (default: the run's or style's held-out size, data.test_size, else its crop size).")
 @click.option("--batch-size", default=8, show_default=True)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
 @test_mode_option

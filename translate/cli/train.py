@@ -16,7 +16,7 @@ from translate.cli.base import setup_logging
 @click.option("--generator", help="Swap in any registered generator.")
 @click.option("--discriminator", help="Swap in any registered discriminator.")
 @click.option("--data", "data_root", type=click.Path(), help="Your own data folder instead of the embedded world.")
-@click.option("--size", type=int, help="Training crop size in pixels (load size scales with it).")
+@click.option("--size", type=int, help="Training crop size in pixels (load size scales with it; held-out images this size too).")
 @click.option("--steps", type=int, help="Stop after N steps.")
 @click.option("--epochs", type=int, help="Train for N epochs.")
 @click.option("--batch-size", type=int)
@@ -66,6 +66,7 @@ def train(
     if size is not None:
         put("data", "crop_size", size)
         put("data", "load_size", size * 286 // 256)
+        put("data", "test_size", 0)  # held out at the size trained at
     put("train", "steps", steps)
     put("train", "epochs", epochs)
     put("train", "batch_size", batch_size)

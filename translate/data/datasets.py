@@ -46,7 +46,7 @@ class SceneDataset(EpochRandomness, Dataset):
         self.unpaired = not self.task.paired and split == "train"
         self.jitter = self.options.jitter
         # Render at the load size: jitter then crops as it would from a folder of images that size.
-        self.render_size = self.options.load_size if self.options.train else self.options.crop_size
+        self.render_size = self.options.load_size if self.options.train else self.options.held_out_size
         # Keep rendered scenes while they fit in a modest budget; past it, rendering (~25 ms at 256 px) is
         # cheaper than the training step it feeds anyway.
         self._cache: dict[tuple[int, str], Any] = {}

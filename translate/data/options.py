@@ -25,12 +25,14 @@ class ImageOptions:
     """How a data set's images come out: which side is the source, the jitter, and each side's channels.
 
     `train` turns the jitter on (resize to load_size, random crop to crop_size, random flip); off, images are
-    resized to crop_size. The channels are those of the source and target after `direction` is applied.
+    resized to `held_out_size` (test_size, or crop_size when it is 0): a model trained on crops of large images
+    is then scored on whole images at the scale its features were learnt at. The channels are those of the source and target after `direction` is applied.
     """
 
     direction: str = _DATA["direction"]
     load_size: int = _DATA["load_size"]
     crop_size: int = _DATA["crop_size"]
+    test_size: int = _DATA["test_size"]
     flip: bool = _DATA["flip"]
     train: bool = True
     in_channels: int = _DATA["in_channels"]
@@ -46,9 +48,14 @@ class ImageOptions:
         return self.direction == "BtoA"
 
     @property
+    def held_out_size(self) -> int:
+        """The size of held-out images (no jitter): test_size, or crop_size when it is 0."""
+        return self.test_size or self.crop_size
+
+    @property
     def jitter(self) -> Jitter:
         """The augmentation these options describe."""
-        return Jitter(self.load_size, self.crop_size, self.flip, self.train)
+        return Jitter(self.load_size, self.crop_size if self.train else self.held_out_size, self.flip, self.train)
 
 
 OPTION_NAMES = tuple(f.name for f in fields(ImageOptions))

@@ -72,7 +72,7 @@ def data_config(
     if data:
         config["data"]["root"] = str(data)
     if size is not None:
-        config["data"]["crop_size"] = int(size)
+        config["data"]["crop_size"] = config["data"]["test_size"] = int(size)
         config["data"]["load_size"] = max(int(size), config["data"]["load_size"])
     cfg.check_values(config)
     return config

@@ -119,7 +119,8 @@ def load(
         test_mode=test_mode or found.test_mode,
     )
     translator.lever_settings = (precision, channels_last)
-    size = int(config.get("data", {}).get("crop_size") or 256)
+    data = config.get("data", {})
+    size = int(data.get("test_size") or data.get("crop_size") or 256)
     translator.choose_levers((size, size))
     return translator
 

@@ -390,7 +390,10 @@ class Run:
         data = self.config["data"]
         where = data["root"] or f"scenes world '{data['task']}'"
         ahead = "made ahead on a spare core" if spare_cores() else "made in turn (no spare core)"
-        return (f"data {where}: {len(self.train_set)} train, {len(self.test_set)} held-out, {data['crop_size']} px, "  # type: ignore[arg-type]
+        held_out = data["test_size"] or data["crop_size"]
+        size = f"{data['crop_size']} px" if held_out == data["crop_size"] else \
+            f"{data['crop_size']} px crops of {data['load_size']} px, held out at {held_out} px"
+        return (f"data {where}: {len(self.train_set)} train, {len(self.test_set)} held-out, {size}, "  # type: ignore[arg-type]
                 f"batches {ahead}")
 
     def _write_config(self) -> None:
