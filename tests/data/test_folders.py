@@ -114,6 +114,16 @@ def test_build_dataset_reads_a_folder_or_the_scenes_world(ab_root, unpaired_root
     assert len(world) == 4
 
 
+def test_held_out_scenes_carry_the_target_region_map():
+    from translate.data.scenes import render, scene_seed
+
+    test = build_dataset(_data_table(task="photo2shinkai", n_test=2), split="test", train=False)
+    item = test[1]
+    assert item["regions"].shape == (16, 16) and item["regions"].dtype == torch.int32
+    assert torch.equal(item["regions"], torch.from_numpy(render(scene_seed(0, "test", 1), 16).regions))
+    assert "regions" not in build_dataset(_data_table(task="photo2shinkai", n_train=2))[0]  # training needs none
+
+
 def test_scenes_unpaired_train_is_unpaired_and_test_is_paired():
     train = build_dataset(_data_table(task="photo2shinkai", layout="unpaired", n_train=8))
     test = build_dataset(_data_table(task="photo2shinkai", layout="unpaired", n_test=2), split="test")

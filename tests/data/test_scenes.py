@@ -65,6 +65,17 @@ def test_shapes_and_dtypes(size, shape):
     assert s.image("photo").size == (shape[1], shape[0])
 
 
+def test_the_region_map_is_what_the_line_art_outlines():
+    s = render(5, 64)
+    assert s.regions.shape == (64, 64) and s.regions.dtype == np.int32
+    right, down = s.regions[:, :-1] != s.regions[:, 1:], s.regions[:-1] != s.regions[1:]
+    edge = np.zeros((64, 64), bool)
+    edge[:, :-1] |= right
+    edge[:-1] |= down
+    assert np.array_equal(edge, s.sketch == 0)  # below 160 px the lines are one pixel, on each region's edge
+    assert len(np.unique(s.regions)) > len(np.unique(s.labels))  # windows, trunks, dashes are regions of their own
+
+
 def test_layout_is_roughly_resolution_independent():
     small, big = render(11, 48), render(11, 96)
     down = big.labels[1::2, 1::2]  # nearest pixel centres of the small grid

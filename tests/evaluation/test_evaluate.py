@@ -94,6 +94,25 @@ def test_a_perfect_model_of_coloring() -> None:
     json.dumps(report, allow_nan=False)  # strict JSON: no inf, no nan
 
 
+def test_artefacts_on_the_scenes_world() -> None:
+    truth = oracle("sketch2photo")
+    perfect = evaluate(truth, "sketch2photo", size=32, limit=8, name="oracle")
+    torch.manual_seed(0)
+    speckled = evaluate(lambda x: (truth(x) + 0.1 * torch.randn(x.shape[0], 3, 32, 32)).clamp(-1, 1),
+                        "sketch2photo", size=32, limit=8, batch_size=3, name="speckled")
+    noisy = speckled["artefacts"]
+    assert perfect["artefacts"]["ratio"] == pytest.approx(1.0) and not perfect["artefacts"]["floored"]
+    assert noisy["ratio"] > noisy["goal"] + 1
+    assert noisy["target_energy"] == pytest.approx(perfect["artefacts"]["target_energy"])
+    assert noisy["output_energy"] > perfect["artefacts"]["output_energy"] > 0
+    assert 0.2 < perfect["artefacts"]["flat_share"] < 0.6 and perfect["artefacts"]["window_px"] == 5
+    table = format_table([perfect, speckled])
+    assert "artefacts" in table.splitlines()[1] and "goal <= 1.5" in table
+    line_art = evaluate_run("dodge", "coloring", size=32, limit=4)["artefacts"]  # blank paper inside regions
+    assert line_art["target_energy"] == 0 and line_art["floored"] and 0 <= line_art["ratio"] < 100
+    json.dumps([perfect, speckled, line_art], allow_nan=False)
+
+
 def test_baselines_score_between_nothing_and_perfect() -> None:
     canny = evaluate_run("canny", "coloring", size=32, limit=4)
     blank = evaluate(lambda x: torch.ones(x.shape[0], 1, *x.shape[-2:]), "coloring", size=32, limit=4)
@@ -169,6 +188,9 @@ def test_a_data_folder(tmp_path) -> None:
     assert "lines" in as_coloring and as_coloring["n_images"] == 3
     world = evaluate_run("dodge", "coloring", size=32, limit=3)
     assert as_coloring["lines"] == pytest.approx(world["lines"])  # the same scenes, from disk or rendered
+    assert plain["artefacts"]["ratio"] is None and "not measured" in plain["artefacts"]["note"]  # no region maps
+    assert world["artefacts"]["ratio"] is not None
+    assert "artefacts: not measured" in format_table(plain)
 
 
 # ------------------------------------------------------------------------------------------------- CLI

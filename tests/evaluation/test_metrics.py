@@ -1,4 +1,5 @@
-"""Metric arithmetic on inputs with known answers: L1/PSNR/SSIM, line precision/recall, segmentation, FID, KID."""
+"""Metric arithmetic on inputs with known answers: L1/PSNR/SSIM, line precision/recall, artefacts, segmentation, FID,
+KID."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from translate.data import scenes
 from translate.evaluation import metrics as quality
 
 
@@ -82,6 +84,66 @@ def test_segmentation_scores_from_a_known_confusion() -> None:
     assert scores["pixel_acc"] == pytest.approx(6 / 8)
     assert scores["class_acc"] == pytest.approx((3 / 4 + 2 / 2 + 1 / 2) / 3)
     assert scores["class_iou"] == pytest.approx((3 / 5 + 2 / 3 + 1 / 2) / 3)
+
+
+# ------------------------------------------------------------------------------------------ artefacts
+
+
+def world(kind: str, size: int = 64, n: int = 4) -> tuple[torch.Tensor, torch.Tensor]:
+    """n scenes' true `kind` renderings (NCHW in [-1, 1]) and their region maps (N x H x W)."""
+    rendered = [scenes.render(seed, size) for seed in range(n)]
+    images = [torch.from_numpy(getattr(s, kind)).float() for s in rendered]
+    images = [x.permute(2, 0, 1) if x.dim() == 3 else x[None] for x in images]
+    return torch.stack(images) / 127.5 - 1, torch.stack([torch.from_numpy(s.regions) for s in rendered])
+
+
+def artefact_ratio(output: torch.Tensor, target: torch.Tensor, regions: torch.Tensor) -> float:
+    return quality.artefact_sums(output, target, regions).scores()["ratio"]
+
+
+def blur3(x: torch.Tensor) -> torch.Tensor:
+    return torch.nn.functional.avg_pool2d(torch.nn.functional.pad(x, (1, 1, 1, 1), mode="replicate"), 3, 1)
+
+
+@pytest.mark.parametrize("kind", ["photo", "shinkai"])
+def test_artefacts_rank_speckle_and_checkerboard_above_the_truth_above_blur(kind: str) -> None:
+    truth, regions = world(kind)
+    noisy = (truth + 0.05 * torch.randn_like(truth)).clamp(-1, 1)
+    checker = (torch.arange(64)[:, None] + torch.arange(64)[None]) % 2 * 0.08 - 0.04  # +-5 grey levels of 255
+    assert artefact_ratio(truth, truth, regions) == pytest.approx(1.0)
+    assert artefact_ratio(noisy, truth, regions) > quality.ARTEFACT_GOAL + 0.3  # ~2 at 64 px, ~3 at 256
+    assert artefact_ratio((truth + checker).clamp(-1, 1), truth, regions) > 2 * quality.ARTEFACT_GOAL
+    assert artefact_ratio(blur3(truth), truth, regions) < 1
+
+
+def test_artefacts_of_line_art_use_the_floor() -> None:
+    truth, regions = world("sketch")
+    exact = quality.artefact_sums(truth, truth, regions).scores()
+    assert exact["target_energy"] == 0 and exact["floored"] and exact["ratio"] == 0  # blank paper inside regions
+    grey_speckle = (truth + 1 / 127.5 * torch.randn_like(truth)).clamp(-1, 1)  # sigma half a grey level of 255
+    speckled = quality.artefact_sums(grey_speckle, truth, regions).scores()
+    assert 0.5 < speckled["ratio"] < quality.ARTEFACT_GOAL  # the floor forgives what nobody sees...
+    assert artefact_ratio(blur3(truth) + 0.05 * torch.randn_like(truth), truth, regions) > 3  # ...not what they do
+
+
+def test_flat_pixels_keep_away_from_every_region_boundary() -> None:
+    halves = torch.zeros(1, 16, 16, dtype=torch.int32)
+    halves[:, :, 8:] = 7
+    mask = quality.flat_mask(halves)  # 5 x 5 windows at this size
+    assert quality.flat_radius(16) == 2 and quality.flat_radius(256) == 2 and quality.flat_radius(512) == 4
+    assert mask[0, :, :6].all() and mask[0, :, 10:].all() and not mask[0, :, 6:10].any()  # edges of the image stay
+    _, regions = world("sketch", size=64, n=1)
+    assert 0.3 < float(quality.flat_mask(regions).float().mean()) < 0.8
+
+
+def test_laplacian_energy_is_scipys_laplace_of_luma() -> None:
+    from scipy.ndimage import laplace
+
+    x = torch.rand(2, 3, 24, 20) * 2 - 1
+    luma = ((x + 1) / 2).permute(0, 2, 3, 1).double().numpy() @ np.array([0.299, 0.587, 0.114])
+    expected = np.abs(np.stack([laplace(image) for image in luma]))
+    assert quality.laplacian_energy(x).numpy() == pytest.approx(expected, abs=1e-5)
+    assert quality.laplacian_energy(x[:, :1]).shape == (2, 24, 20)  # one channel: its own luma
 
 
 # ------------------------------------------------------------------------------------------- FID, KID

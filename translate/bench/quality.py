@@ -139,8 +139,11 @@ def plot_quality(rows: list[dict[str, Any]], path: Path) -> None:
 
 
 def extra_metrics(report: dict[str, Any]) -> dict[str, Any]:
-    """The style's own measures beside L1/PSNR/SSIM: line F-score, FCN pixel accuracy, style score, FID."""
+    """The style's own measures beside L1/PSNR/SSIM: artefact ratio, line F-score, FCN pixel accuracy, style score,
+    FID."""
     extra = {}
+    if (report.get("artefacts") or {}).get("ratio") is not None:
+        extra["artefacts"] = report["artefacts"]["ratio"]
     if "lines" in report:
         extra["line F"] = report["lines"].get("f_score")
     if "fcn" in report:

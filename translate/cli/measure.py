@@ -45,9 +45,10 @@ def eval_command(
 ) -> None:
     """Score runs, catalogue models or baselines (canny, dodge) on a style: `translate eval RUN... --style S`.
 
-    Paired L1/PSNR/SSIM always; FCN-score (labels2photo), line F-score (coloring) and style score (shinkai)
-    where they apply; FID/KID when Inception weights are on this machine. Several RUNs make one table; the
-    JSON is one report, or a list of them for several RUNs.
+    Paired L1/PSNR/SSIM always; on the scenes world the artefact ratio (fine speckle where the scene is flat,
+    over the truth's: 1.0 as smooth as the truth, goal <= 1.5); FCN-score (labels2photo), line F-score (coloring)
+    and style score (shinkai) where they apply; FID/KID when Inception weights are on this machine. Several
+    RUNs make one table; the JSON is one report, or a list of them for several RUNs.
     """
     from translate.device import choose_device
     from translate.evaluation.evaluate import evaluate_run

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import numpy as np
+import torch
 from torch.utils.data import Dataset
 
 from translate.data import scenes
@@ -28,7 +30,8 @@ class SceneDataset(EpochRandomness, Dataset):
     Paired tasks give each scene in both renderings. The unpaired task (photo2shinkai) draws its A and B
     sides from disjoint scenes when training; its test split is paired, so it can be scored. Keywords beyond
     `task`, `split`, `n` and `seed` are `ImageOptions`'. The jitter and unpaired picks are a function of
-    (the run's seed, epoch, index): `EpochRandomness`.
+    (the run's seed, epoch, index): `EpochRandomness`. Held-out items (`train` off) also carry "regions", the
+    target scene's H x W int32 region ids (`Scene.regions`), for evaluation's artefact measure.
     """
 
     @takes_image_options
@@ -55,7 +58,7 @@ class SceneDataset(EpochRandomness, Dataset):
     def __len__(self) -> int:
         return self.n
 
-    def _image(self, index: int, side: str, kind: str) -> Any:
+    def _scene(self, index: int, side: str) -> scenes.Scene:
         key = (index, side)
         scene = self._cache.get(key)
         if scene is None:
@@ -63,24 +66,29 @@ class SceneDataset(EpochRandomness, Dataset):
             scene = scenes.render(seed, self.render_size)
             if len(self._cache) < self._cache_limit:
                 self._cache[key] = scene
-        return scene.image(kind)
+        return scene
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         rng = self.item_rng(index)
         if self.unpaired:
             index_b = rng.randrange(self.n)
-            image_a, image_b = self._image(index, "A", self.source), self._image(index_b, "B", self.target)
+            scene_a, scene_b = self._scene(index, "A"), self._scene(index_b, "B")
             params_a, params_b = self.jitter.sample(rng), self.jitter.sample(rng)
         else:
             index_b = index
-            image_a, image_b = self._image(index, "", self.source), self._image(index, "", self.target)
+            scene_a = scene_b = self._scene(index, "")
             params_a = params_b = self.jitter.sample(rng)
-        return {
-            "A": to_tensor(self.jitter(to_mode(image_a, self.options.in_channels), params_a)),
-            "B": to_tensor(self.jitter(to_mode(image_b, self.options.out_channels), params_b)),
+        item = {
+            "A": to_tensor(self.jitter(to_mode(scene_a.image(self.source), self.options.in_channels), params_a)),
+            "B": to_tensor(self.jitter(to_mode(scene_b.image(self.target), self.options.out_channels), params_b)),
             "A_path": f"scenes:{self.split}/{index:05d}/{self.source}",
             "B_path": f"scenes:{self.split}/{index_b:05d}/{self.target}",
         }
+        if not self.options.train:
+            # Held out, the items are rendered at their own size, unjittered: the target scene's region map lines
+            # up with B pixel for pixel, so evaluation finds the flat regions without rendering again.
+            item["regions"] = torch.from_numpy(scene_b.regions.astype(np.int32))
+        return item
 
 
 def build_dataset(data: dict[str, Any], split: str = "train", train: bool | None = None) -> Dataset:

@@ -10,6 +10,9 @@ point, an optional lake with reflections, buildings with windows, trees) and ren
   to cyan sky, glowing white clouds, cel shading with hard shadow edges, dark outlines, sun glow and flare;
 - `sketch`  black line art on white, a colouring page: every region outline plus windows, trunks, dashes.
 
+and keeps `regions`, the (H, W) map of region ids (each object and detail) whose boundaries the outlines follow:
+evaluation's artefact measure looks only well inside them, where every true rendering is free of edges.
+
 Because every rendering comes from one geometry, unpaired models can still be scored against ground truth.
 The same seed gives identical arrays; the layout is drawn in resolution-independent coordinates, so one
 seed looks the same (up to detail) at every size, square or not.
@@ -78,6 +81,7 @@ class Scene:
     photo: np.ndarray    # (H, W, 3) uint8
     shinkai: np.ndarray  # (H, W, 3) uint8
     sketch: np.ndarray   # (H, W) uint8, 0 = line, 255 = paper
+    regions: np.ndarray  # (H, W) int32 region ids (each object and detail): their boundaries are the line art
 
     def image(self, kind: str) -> Image.Image:
         """The rendering `kind` ("labels", "photo", "shinkai", "sketch") as a PIL image."""
@@ -99,7 +103,7 @@ def render(seed: int, size: int | tuple[int, int]) -> Scene:
     # shift the geometry, and the geometry is the same at every size.
     geometry, photo_rng, shinkai_rng = np.random.default_rng(seed).spawn(3)
     lay = layout(geometry, shape)
-    return Scene(lay.labels, paint_photo(lay, photo_rng), paint_shinkai(lay, shinkai_rng), draw_sketch(lay))
+    return Scene(lay.labels, paint_photo(lay, photo_rng), paint_shinkai(lay, shinkai_rng), draw_sketch(lay), lay.inst)
 
 
 def colorize(labels: np.ndarray) -> np.ndarray:

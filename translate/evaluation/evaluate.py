@@ -2,11 +2,16 @@
 
 What each style gets (every report also has a FID/KID entry, "not computed: ..." without Inception weights):
 
-    labels2photo   L1, PSNR, SSIM + FCN-score (the segmenter judge reads the labels back from the photo)
-    sketch2photo   L1, PSNR, SSIM
-    coloring       L1, PSNR, SSIM + line precision, recall and F-score against the true line art
-    shinkai        L1, PSNR, SSIM to the true Shinkai rendering + style score (the style judge's verdicts)
-    --data DIR     L1, PSNR, SSIM (line scores too when the style's target is line art)
+    labels2photo   L1, PSNR, SSIM, artefacts + FCN-score (the segmenter judge reads the labels back from the photo)
+    sketch2photo   L1, PSNR, SSIM, artefacts
+    coloring       L1, PSNR, SSIM, artefacts + line precision, recall and F-score against the true line art
+    shinkai        L1, PSNR, SSIM, artefacts to the true Shinkai rendering + style score (the style judge's verdicts)
+    --data DIR     L1, PSNR, SSIM (line scores too when the style's target is line art); no artefacts
+
+Artefacts: the outputs' high-frequency energy (mean |Laplacian| of luma) where the scene is flat, over the true
+rendering's there (`metrics.artefact_sums`): 1.0 is as smooth as the truth, speckle and checkerboard raise it,
+the goal is <= 1.5. Flat means away from every region boundary of the scene, which only the world knows (its
+held-out items carry their region maps), so a folder's report has the entry with a note and no numbers.
 
 Judges are trained on the embedded scenes world, so FCN-score and style score apply only to it. Anything that
 maps an NCHW batch in [-1, 1] to a batch can be evaluated (`evaluate`); `evaluate_run` does it for a run
@@ -149,7 +154,7 @@ def evaluate(
     for batch in tqdm(loader, desc=f"eval {name}".strip(), unit="batch", disable=not progress, leave=False):
         with torch.no_grad():
             output = fn(batch["A"].to(device))
-        tally.add(batch["A"], conform(output.detach().float().cpu(), batch["B"]), batch["B"])
+        tally.add(batch["A"], conform(output.detach().float().cpu(), batch["B"]), batch["B"], batch.get("regions"))
 
     report: dict[str, Any] = {
         "name": name,
@@ -179,10 +184,15 @@ class Tally:
         self.seg_real = np.zeros_like(self.seg_generated)
         self.style: dict[str, list[torch.Tensor]] = {"generated": [], "source": [], "target": []}
         self.feats: dict[str, list[torch.Tensor]] = {"real": [], "fake": []}
+        self.artefacts: quality.ArtefactSums | None = None  # None until a batch brings region maps
 
-    def add(self, source: torch.Tensor, output: torch.Tensor, target: torch.Tensor) -> None:
-        """One batch: the sources, the model's outputs (conformed to the targets) and the true targets."""
+    def add(self, source: torch.Tensor, output: torch.Tensor, target: torch.Tensor,
+            regions: torch.Tensor | None = None) -> None:
+        """One batch: the sources, the model's outputs (conformed to the targets), the true targets and, from the
+        scenes world, the targets' region maps (N x H x W ids) that the artefact measure needs."""
         self.image_size = self.image_size or [int(target.shape[-2]), int(target.shape[-1])]
+        if regions is not None:
+            self.artefacts = (self.artefacts or quality.ArtefactSums()) + quality.artefact_sums(output, target, regions)
         self.paired["l1"].append(quality.l1(output, target).numpy())
         self.paired["psnr"].append(quality.psnr(output, target))
         self.paired["ssim"].append(quality.ssim(output, target))
@@ -222,6 +232,7 @@ class Tally:
             }
         if self.styler is not None:
             out["style_score"] = style_summary(self.styler, target_style, **self.style)
+        out["artefacts"] = artefact_summary(self.artefacts, self.image_size)
         out["fid"] = fid_summary(self.feats["real"], self.feats["fake"], self.features, skipped=fid_skipped)
         return out
 
@@ -271,6 +282,18 @@ def style_summary(judge: Any, target_kind: str, generated: list[torch.Tensor], s
         "judge_size": judge.recipe.size,
         "judge": _judge_summary(judge),
     }
+
+
+def artefact_summary(sums: quality.ArtefactSums | None, image_size: list[int]) -> dict[str, Any]:
+    """The artefact ratio with both energies and what they were measured over, or why it was not measured."""
+    window = 2 * quality.flat_radius(min(image_size)) + 1 if image_size else None
+    settings = {"floor": quality.ARTEFACT_FLOOR, "goal": quality.ARTEFACT_GOAL, "window_px": window}
+    if sums is None:
+        return {"ratio": None, "output_energy": None, "target_energy": None, **settings,
+                "note": "not measured: flat regions come from the scenes world's region maps, which a folder lacks"}
+    return {**sums.scores(quality.ARTEFACT_FLOOR), **settings,
+            "note": "the outputs' mean |Laplacian| of luma where the scene is flat, over the truth's "
+                    "(or the floor, where the truth is flatter)"}
 
 
 def fid_summary(real: list[torch.Tensor], fake: list[torch.Tensor], features: Any,

@@ -26,6 +26,8 @@ def format_table(reports: list[dict[str, Any]] | dict[str, Any]) -> str:
         ("PSNR", lambda r: fmt(r["psnr"], 2)),
         ("SSIM", lambda r: fmt(r["ssim"])),
     ]
+    if any(_artefacts(r).get("ratio") is not None for r in reports):
+        columns.append(("artefacts", lambda r: fmt(_artefacts(r).get("ratio"), 2)))
     if any("lines" in r for r in reports):
         columns += [(f"line {k}", lambda r, key=key: fmt(r.get("lines", {}).get(key))) for k, key in
                     (("P", "precision"), ("R", "recall"), ("F", "f_score"))]
@@ -56,6 +58,7 @@ def format_table(reports: list[dict[str, Any]] | dict[str, Any]) -> str:
     if "lines" in first:
         lines.append(f"lines: darker than {first['lines']['threshold']}/255, matched within "
                      f"{first['lines']['tolerance_px']:g} px")
+    lines.append(_artefact_line(reports))
     fid = [r["fid"] for r in reports if r["fid"]["fid"] is None]
     lines.append(f"FID/KID: {fid[0]['note']}" if fid else f"FID/KID: {first['fid']['note']}")
     lines.append(f"PSNR of identical images is capped at {first['psnr_cap']:g} dB")
@@ -69,8 +72,35 @@ def _truth_row(report: dict[str, Any], labels: list[str]) -> list[str] | None:
     real = report.get("fcn", {}).get("real", {})
     values = {"pixel acc": real.get("pixel_acc"), "class acc": real.get("class_acc"),
               "class IoU": real.get("class_iou"),
-              "style": report.get("style_score", {}).get("real_target_acc")}
-    return ["(true images)"] + [fmt(values[label]) if label in values else "-" for label in labels]
+              "style": report.get("style_score", {}).get("real_target_acc"),
+              "artefacts": _truth_artefacts(_artefacts(report))}
+    return ["(true images)"] + [fmt(values[label], 2 if label == "artefacts" else 4) if label in values else "-"
+                                for label in labels]
+
+
+def _artefacts(report: dict[str, Any]) -> dict[str, Any]:
+    return report.get("artefacts") or {}  # reports written before the measure existed have none
+
+
+def _truth_artefacts(part: dict[str, Any]) -> float | None:
+    """The truth's own artefact ratio: 1, or less where its energy is under the floor."""
+    if part.get("ratio") is None:
+        return None
+    return part["target_energy"] / max(part["target_energy"], part["floor"])
+
+
+def _artefact_line(reports: list[dict[str, Any]]) -> str:
+    """The footnote saying what the artefacts column is, with the truth's energy every row is divided by."""
+    measured = [_artefacts(r) for r in reports if _artefacts(r).get("ratio") is not None]
+    if not measured:
+        note = next((_artefacts(r)["note"] for r in reports if _artefacts(r).get("note")), "not measured")
+        return f"artefacts: {note}"
+    a = measured[0]
+    truth = (f"the floor {a['floor']:g} (the truth has {a['target_energy']:.4f})" if a["floored"]
+             else f"the truth's {a['target_energy']:.4f}")
+    return (f"artefacts: mean |Laplacian| of luma where the scene is flat ({a['window_px']}x{a['window_px']} "
+            f"windows inside one region, {a['flat_share']:.0%} of pixels), the output's over {truth}; "
+            f"1.0 is as smooth as the truth, speckle and checkerboard raise it, goal <= {a['goal']:g}")
 
 
 def _judge_line(what: str, part: dict[str, Any], key: str, label: str) -> str:
