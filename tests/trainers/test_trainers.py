@@ -12,6 +12,7 @@ from torch.utils.data import DataLoader, default_collate
 
 from translate.config import resolve
 from translate.data.datasets import build_dataset
+from translate.errors import ConfigError
 from translate.evaluation.metrics import heldout_l1
 from translate.trainers.checkpoint import join_tensors, split_tensors
 from translate.trainers.image_pool import ImagePool
@@ -175,6 +176,31 @@ def test_cyclegan_pools_feed_the_discriminators():
     config = tiny_config("cyclegan", "shinkai", "trainer.pool_size=3")
     trainer, _ = run_steps(config, steps=2)
     assert len(trainer.pool_a) == 3 and len(trainer.pool_b) == 3
+
+
+def test_cyclegan_cycle_loss_can_ignore_fine_detail():
+    # cycle_pool 4: a reconstruction off by a pattern that averages out over 4x4 blocks costs nothing.
+    trainer = build_trainer(tiny_config("cyclegan", "shinkai", "trainer.cycle_pool=4"), torch.device("cpu"))
+    real = torch.zeros(1, 3, 8, 8)
+    checker = (torch.arange(8)[:, None] + torch.arange(8)).remainder(2).float().mul(2).sub(1).expand(1, 3, 8, 8)
+    assert trainer.cycle_loss(checker * 0.1, real) == 0
+    assert trainer.cycle_loss(torch.full_like(real, 0.1), real) == pytest.approx(0.1)
+    plain = build_trainer(tiny_config("cyclegan", "shinkai"), torch.device("cpu"))
+    assert plain.cycle_loss(checker * 0.1, real) == pytest.approx(0.1)
+
+
+def test_cyclegan_cycle_noise_reaches_only_the_way_back():
+    trainer = build_trainer(tiny_config("cyclegan", "shinkai", "trainer.cycle_noise=0.1"), torch.device("cpu"))
+    x = torch.zeros(1, 3, 8, 8)
+    assert 0.05 < float(trainer.with_cycle_noise(x).std()) < 0.2
+    assert torch.equal(build_trainer(tiny_config("cyclegan", "shinkai"), torch.device("cpu")).with_cycle_noise(x), x)
+    _, history = run_steps(tiny_config("cyclegan", "shinkai", "trainer.cycle_noise=0.1", "trainer.cycle_pool=2"))
+    assert all(math.isfinite(v) for v in history[-1].values())
+
+
+def test_cyclegan_bad_cycle_settings_name_the_keys():
+    with pytest.raises(ConfigError, match=r"trainer.cycle_noise=-1.0, trainer.cycle_pool=1: need cycle_noise >= 0"):
+        build_trainer(tiny_config("cyclegan", "shinkai", "trainer.cycle_noise=-1.0"), torch.device("cpu"))
 
 
 def test_cartoongan_initialisation_trains_content_only():
