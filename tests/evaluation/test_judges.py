@@ -1,4 +1,5 @@
-"""The judges: trained once into the cache and reused, able to tell true images from noise; Inception lookup."""
+"""The judges: trained once into the cache and reused, able to tell true images from noise and clean renderings
+from damaged ones; Inception lookup."""
 
 from __future__ import annotations
 
@@ -7,16 +8,20 @@ import logging
 import os
 import shutil
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
 
-from translate.evaluation import inception, judges
 from translate.errors import TranslateError
-from translate.evaluation.evaluate import evaluate
+from translate.evaluation import inception, judges, style_cases
+from translate.evaluation.evaluate import evaluate, style_summary
 from translate.files import load_weights
 
 from tests.conftest import TINY
+
+
+DEFAULT_STYLE = judges.RECIPES[judges.STYLE]  # read now: the tiny_judges fixture swaps RECIPES for the module
 
 
 def noise(x: torch.Tensor) -> torch.Tensor:
@@ -157,3 +162,48 @@ def test_a_wrong_inception_file_is_one_clear_error(tmp_path) -> None:
     bad.write_bytes(os.urandom(64))
     with pytest.raises(TranslateError, match="not torchvision inception_v3 weights"):
         inception.InceptionFeatures(bad)
+
+
+# ------------------------------------------------------------------------------------------ the style judge
+
+
+def test_the_style_judge_looks_at_native_pixels() -> None:
+    judge = judges.Judge(judges.StyleNet().eval(), judges.Recipe(judges.STYLE), {})
+    flat = torch.zeros(1, 3, 256, 256)
+    assert judge.prepare(flat).shape[-2:] == (256, 256)  # a 2-px checkerboard survives, as it would not a resize
+    checkered = style_cases.checkerboard(flat, 0.2, torch.Generator().manual_seed(0))
+    assert torch.equal(checkered[..., :2, :2], checkered[..., 2:4, 2:4])
+    assert float(checkered.abs().amax()) == pytest.approx(0.2)
+    assert judge(torch.rand(2, 1, 40, 72) * 2 - 1).shape == (2,)  # grey, not square, any size
+
+
+def test_the_style_score_is_the_mean_probability() -> None:
+    judge = SimpleNamespace(recipe=judges.RECIPES[judges.STYLE], card={})
+    summary = style_summary(judge, "shinkai", generated=[torch.tensor([0.2, 0.4]), torch.tensor([0.6])],
+                            source=[torch.tensor([0.1, 0.3])], target=[torch.tensor([0.9, 0.7])])
+    assert summary["score"] == pytest.approx(0.4) and summary["mean_prob"] == pytest.approx(0.4)
+    assert summary["share"] == pytest.approx(1 / 3)  # the old score: outputs at or above 0.5
+    assert summary["real_target_score"] == pytest.approx(0.8) and summary["real_acc"] == 1
+    worse = style_summary(judge, "shinkai", generated=[torch.tensor([0.1, 0.3, 0.55])], source=[torch.tensor([0.1])],
+                          target=[torch.tensor([0.9])])
+    assert worse["share"] == summary["share"] and worse["score"] < summary["score"]  # graded: it still ranks them
+
+
+@pytest.mark.slow
+def test_the_default_style_judge_ranks_damage_below_clean_renderings() -> None:
+    # The default recipe, trained here (a minute or two): its held-out cases are the val split's scenes at every size.
+    judge = judges.train_judge(DEFAULT_STYLE)
+    heldout = judge.card["heldout"]
+    damaged = [case for case in style_cases.CASES if case.split()[0] in ("blur", "noise", "checkerboard")]
+    assert len(damaged) == 8
+    for size, scores in [("all", heldout["scores"]), *heldout["scores_by_size"].items()]:
+        clean = scores["clean"]
+        assert clean > 0.8 and scores["clean resized 0.8x"] > 0.6, size  # mild softness is still the style
+        for case in damaged:
+            assert scores[case] < clean - 0.05, (size, case, scores[case])
+        for case in ("blur 2px", "noise 0.2", "checkerboard 0.2"):
+            assert scores[case] < 0.5, (size, case, scores[case])
+        for case in ("photo", "garish photo", "untrained", "hue 120"):
+            assert scores[case] < 0.1, (size, case, scores[case])
+    assert set(heldout["scores_by_size"]) == {"64", "128", "256"}
+    assert heldout["shinkai_acc"] > 0.9 and heldout["photo_acc"] > 0.95

@@ -5,7 +5,9 @@ What each style gets (every report also has a FID/KID entry, "not computed: ..."
     labels2photo   L1, PSNR, SSIM, artefacts + FCN-score (the segmenter judge reads the labels back from the photo)
     sketch2photo   L1, PSNR, SSIM, artefacts
     coloring       L1, PSNR, SSIM, artefacts + line precision, recall and F-score against the true line art
-    shinkai        L1, PSNR, SSIM, artefacts to the true Shinkai rendering + style score (the style judge's verdicts)
+    shinkai        L1, PSNR, SSIM, artefacts to the true Shinkai rendering + style score: the style judge's mean
+                   probability that an output is a clean Shinkai rendering (not blurred, speckled, checkerboarded,
+                   garish, photo-like), judged at the output's native pixels; 0-1, higher is better
     --data DIR     L1, PSNR, SSIM (line scores too when the style's target is line art); no artefacts
 
 Artefacts: the outputs' high-frequency energy (mean |Laplacian| of luma) where the scene is flat, over the true
@@ -262,21 +264,26 @@ def true_labels(label_images: torch.Tensor, size: int) -> np.ndarray:
 
 def style_summary(judge: Any, target_kind: str, generated: list[torch.Tensor], source: list[torch.Tensor],
                   target: list[torch.Tensor]) -> dict[str, Any]:
-    """The style score: the share of outputs the classifier takes for the target style, beside its own accuracy
-    on the true renderings of the same scenes."""
+    """The style score: the mean probability the style judge gives the outputs of being the target style, a
+    graded number that ranks models (for a Shinkai target: of being a clean Shinkai rendering; for a photo target
+    only of not being one, which garbage also earns). Beside it: the share of outputs called the target style
+    (`share`, the score before judges version 3) and the judge on the true images of the same scenes, whose
+    `real_target_score` is the ceiling of the score."""
     want_shinkai = target_kind == "shinkai"
 
-    def called_target(probs: list[torch.Tensor]) -> float:
+    def target_probs(probs: list[torch.Tensor]) -> torch.Tensor:
         p = torch.cat(probs)
-        return float(((p >= 0.5) if want_shinkai else (p < 0.5)).float().mean())
+        return p if want_shinkai else 1 - p
 
-    real_target, real_source = called_target(target), 1 - called_target(source)
-    p_generated = torch.cat(generated)
+    p_generated, p_target, p_source = target_probs(generated), target_probs(target), target_probs(source)
+    real_target, real_source = float((p_target >= 0.5).float().mean()), float((p_source < 0.5).float().mean())
     return {
-        "score": called_target(generated),
-        "mean_prob": float(p_generated.mean() if want_shinkai else 1 - p_generated.mean()),
+        "score": float(p_generated.mean()),
+        "mean_prob": float(p_generated.mean()),  # what the score is since judges version 3; kept for old readers
+        "share": float((p_generated >= 0.5).float().mean()),
         "target_style": target_kind,
-        "real_target_acc": real_target,  # true renderings of the target style called so: the upper bound
+        "real_target_score": float(p_target.mean()),  # the score of the true renderings: the ceiling
+        "real_target_acc": real_target,  # true renderings of the target style called so
         "real_source_acc": real_source,  # true source images called source
         "real_acc": (real_target + real_source) / 2,
         "judge_size": judge.recipe.size,

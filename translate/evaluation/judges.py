@@ -2,14 +2,17 @@
 
 - the segmenter (photo -> the world's 9 classes) gives the pix2pix paper's FCN-score of labels2photo models:
   how well the label map can be read back from a generated photo;
-- the style classifier (photo or Shinkai rendering?) gives the style score of photo2shinkai models;
+- the style classifier (a clean Shinkai rendering, or anything else?) gives the style score of photo2shinkai
+  models: it is taught that photos, garish photos, blurred, speckled, checkerboarded or colour-shifted
+  renderings and untrained generators' outputs are not the style (`style_cases`), and it looks at native
+  pixels, so a 2-px checkerboard or speckle counts at 64, 128 and 256 px alike;
 - Inception-v3 pool features give FID and KID, only when torchvision's ImageNet weights are on this
   machine (nothing is ever downloaded).
 
-A judge is trained from its `Recipe` (a minute or so of CPU at the default) on scenes of its own world
+A judge is trained from its `Recipe` (a minute or two of CPU at the default) on scenes of its own world
 (`Recipe.world`, the train split; held out: that world's val split), so it never sees any test scene.
 It is cached under `$TRANSLATE_HOME/judges/` (default `~/.cache/translate/judges/`) as
-`<kind>-<key>.safetensors` beside a JSON card with the recipe, held-out accuracy and training time; the key
+`<kind>-<key>.safetensors` beside a JSON card with the recipe, held-out scores and training time; the key
 hashes the recipe and `VERSION`, so a changed recipe (or network) trains a new judge instead of reusing one.
 """
 
@@ -32,12 +35,13 @@ from torch import nn
 
 from translate.data import scenes
 from translate.errors import CheckpointError
+from translate.evaluation import style_cases
 from translate.evaluation.metrics import confusion, segmentation_scores
 from translate.files import home, load_weights, read_json, save_weights, write_json
 
 log = logging.getLogger("translate")
 
-VERSION = 2  # bump when a network or the training code changes: every cached judge is retrained
+VERSION = 3  # bump when a network or the training code changes: every cached judge is retrained
 SEGMENTER, STYLE = "segmenter", "style"
 N_CLASSES = 9  # translate.data.scenes.CLASSES
 
@@ -63,19 +67,23 @@ class Recipe:
     """How one judge is trained: everything that changes its weights is here, and hashed into its cache key."""
 
     kind: str  # "segmenter" or "style"
-    size: int = 64  # the judge sees size x size images; others are resized to it
-    n_train: int = 400  # training scenes (the style classifier sees each as photo and as Shinkai)
-    n_heldout: int = 100  # held-out scenes (the val split) for the card's accuracy
+    size: int = 64  # segmenter: sees size x size images, others resized to it; style: trains on size x size crops
+    n_train: int = 400  # training scenes (style: at the smallest of scene_sizes, fewer at the larger ones)
+    n_heldout: int = 100  # held-out scenes (the val split) for the card's scores
     steps: int = 150
     batch_size: int = 16
     lr: float = 2e-3
     width: int = 16
     world: int = 7  # base seed of the judges' own scenes world
     seed: int = 0
+    # Style only: the sizes its scenes are rendered at; it learns from native-resolution crops of all of them.
+    scene_sizes: tuple[int, ...] = (64, 128, 256)
 
     def __post_init__(self) -> None:
         if self.kind not in (SEGMENTER, STYLE) or self.size < 8 or self.size % 4:
             raise ValueError(f"judge recipe: kind must be {SEGMENTER!r} or {STYLE!r} and size a multiple of 4, >= 8")
+        if self.kind == STYLE and (not self.scene_sizes or min(self.scene_sizes) < self.size):
+            raise ValueError(f"style judge recipe: scene_sizes {self.scene_sizes} must all hold a {self.size} px crop")
 
     def key(self) -> str:
         """A short hash of the recipe and VERSION: the cache key."""
@@ -86,7 +94,7 @@ class Recipe:
 # The default recipes; tests swap in tiny ones.
 RECIPES: dict[str, Recipe] = {
     SEGMENTER: Recipe(SEGMENTER, steps=300, lr=3e-3),
-    STYLE: Recipe(STYLE, steps=120),
+    STYLE: Recipe(STYLE, n_train=240, steps=300, batch_size=32),
 }
 
 
@@ -124,21 +132,31 @@ class SegmenterNet(nn.Module):
 
 
 class StyleNet(nn.Module):
-    """Four stride-2 conv layers, global average pool, one logit: > 0 means 'a Shinkai rendering'."""
+    """One stride-1 conv that sees single pixels (speckle, a 2-px checkerboard), four stride-2 convs, and per
+    window of ~33 px a logit and a weight: > 0 means 'a clean Shinkai rendering'.
 
-    def __init__(self, in_channels: int = 3, width: int = 16) -> None:
+    Fully convolutional, so it judges an image of any size at its native pixels. The image's logit is the mean of
+    its windows' logits weighted by a softmax of their weights: the network learns to listen to the windows that
+    hold evidence (edges, texture), so a blurred outline still counts when a 256 px image is mostly flat sky.
+    """
+
+    def __init__(self, in_channels: int = 3, width: int = 16, fine_width: int = 8) -> None:
         super().__init__()
         layers: list[nn.Module] = []
         c = in_channels
+        if fine_width:
+            layers += [nn.Conv2d(c, fine_width, 3, padding=1, bias=False), nn.BatchNorm2d(fine_width), nn.ReLU()]
+            c = fine_width
         for i in range(4):
             c_out = width * min(2**i, 4)
             layers += [nn.Conv2d(c, c_out, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU()]
             c = c_out
         self.features = nn.Sequential(*layers)
-        self.head = nn.Linear(c, 1)
+        self.head = nn.Conv2d(c, 2, 1)  # per window: logit, weight
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x).mean((2, 3)))[:, 0]
+        logit, weight = self.head(self.features(x)).flatten(2).unbind(1)
+        return (logit * weight.softmax(-1)).sum(-1)
 
 
 def _network(recipe: Recipe) -> nn.Module:
@@ -157,19 +175,21 @@ class Judge:
     card: dict[str, Any]
 
     def prepare(self, images: torch.Tensor) -> torch.Tensor:
-        """NCHW in [-1, 1], RGB or grey, any size -> RGB at the judge's size on its device."""
+        """NCHW in [-1, 1], RGB or grey, any size -> RGB on the judge's device: at the segmenter's size, or as it
+        is for the style judge (resizing would smear a 64 px output, and a 2x downsample cancels a 2-px
+        checkerboard and averages speckle away: both are what it must see)."""
         device = next(self.net.parameters()).device
         x = images.float().to(device)
         if x.shape[1] == 1:
             x = x.expand(-1, 3, -1, -1)
-        if x.shape[-2:] != (self.recipe.size, self.recipe.size):
+        if self.recipe.kind == SEGMENTER and x.shape[-2:] != (self.recipe.size, self.recipe.size):
             x = F.interpolate(x, size=(self.recipe.size, self.recipe.size), mode="bilinear", antialias=True,
                               align_corners=False)
         return x.clamp(-1, 1)
 
     @torch.no_grad()
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
-        """Segmenter: class ids N x size x size. Style classifier: probability of 'Shinkai', shape (N,)."""
+        """Segmenter: class ids N x size x size. Style classifier: probability of 'a clean Shinkai rendering', (N,)."""
         out = self.net(self.prepare(images))
         return out.argmax(1).cpu() if self.recipe.kind == SEGMENTER else torch.sigmoid(out).cpu()
 
@@ -222,50 +242,28 @@ def _save(judge: Judge, weights: Path, card_path: Path) -> None:
 # ------------------------------------------------------------------------------------------- training
 
 
-def _render(recipe: Recipe, split: str, n: int) -> dict[str, torch.Tensor]:
-    """Scenes of the judges' world at the recipe's size: photo, shinkai (NCHW in [-1, 1]) and labels (N x H x W)."""
-    photos, shinkai, labels = [], [], []
+def _render(recipe: Recipe, split: str, n: int) -> dict[str, torch.Tensor] | style_cases.Pool:
+    """Scenes of the judges' world: the segmenter's photos and labels (N x H x W) at its size, or the style
+    judge's pool (photos, Shinkai renderings, untrained outputs at every scene size); images NCHW in [-1, 1]."""
+    if recipe.kind == STYLE:
+        return style_cases.render_pool(recipe.world, split, n, recipe.scene_sizes, recipe.seed)
+    photos, labels = [], []
     for i in range(n):
         scene = scenes.render(scenes.scene_seed(recipe.world, split, i), recipe.size)
         photos.append(scene.photo)
-        shinkai.append(scene.shinkai)
         labels.append(scene.labels)
-
-    def tensor(images: list[np.ndarray]) -> torch.Tensor:
-        return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float().div(127.5).sub(1)
-
-    return {"photo": tensor(photos), "shinkai": tensor(shinkai), "labels": torch.from_numpy(np.stack(labels)).long()}
+    photo = torch.from_numpy(np.stack(photos)).permute(0, 3, 1, 2).float().div(127.5).sub(1)
+    return {"photo": photo, "labels": torch.from_numpy(np.stack(labels)).long()}
 
 
-def _batch(recipe: Recipe, data: dict[str, torch.Tensor], gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """One training batch: images and targets, randomly flipped (and, for the style judge, softened)."""
-    n = len(data["labels"])
-    if recipe.kind == SEGMENTER:
-        index = torch.randint(n, (recipe.batch_size,), generator=gen)
-        x, y = data["photo"][index], data["labels"][index]
-    else:  # half photos (0), half Shinkai renderings (1), of the same scenes: style, not content, differs
-        index = torch.randint(n, (recipe.batch_size,), generator=gen)
-        is_shinkai = torch.arange(recipe.batch_size) % 2
-        x = torch.where(is_shinkai.view(-1, 1, 1, 1).bool(), data["shinkai"][index], data["photo"][index])
-        y = is_shinkai.float()
-        # Anything that is not a Shinkai rendering counts as "not Shinkai": some photo slots hold noise, fine or
-        # blotchy, so garbage outputs are not taken for the style the classifier has seen least of.
-        junk = (torch.rand(recipe.batch_size, generator=gen) < 0.25) & ~is_shinkai.bool()
-        if junk.any():
-            x = x.clone()
-            cells = int(torch.randint(2, recipe.size + 1, (), generator=gen))
-            noise = torch.rand(int(junk.sum()), 3, cells, cells, generator=gen) * 2 - 1
-            x[junk] = F.interpolate(noise, size=(recipe.size, recipe.size), mode="bilinear", align_corners=False)
-        # Generated images are often softer than renderings; blur some of both kinds so softness is no cue.
-        soft = torch.rand(recipe.batch_size, generator=gen) < 0.3
-        if soft.any():
-            x = x.clone()
-            x[soft] = F.avg_pool2d(F.pad(x[soft], (1, 1, 1, 1), mode="replicate"), 3, stride=1)
+def _batch(recipe: Recipe, data: Any, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """One training batch: images and targets, randomly flipped (the style judge's: see `style_cases`)."""
+    if recipe.kind == STYLE:
+        return style_cases.training_batch(data, recipe.size, recipe.batch_size, gen)
+    index = torch.randint(len(data["labels"]), (recipe.batch_size,), generator=gen)
+    x, y = data["photo"][index], data["labels"][index]
     flip = torch.rand(recipe.batch_size, generator=gen) < 0.5
-    x = torch.where(flip.view(-1, 1, 1, 1), x.flip(-1), x)
-    if recipe.kind == SEGMENTER:
-        y = torch.where(flip.view(-1, 1, 1), y.flip(-1), y)
-    return x, y
+    return torch.where(flip.view(-1, 1, 1, 1), x.flip(-1), x), torch.where(flip.view(-1, 1, 1), y.flip(-1), y)
 
 
 @contextlib.contextmanager
@@ -281,9 +279,9 @@ def _threads(n: int) -> Iterator[None]:
 def train_judge(recipe: Recipe) -> Judge:
     """Train one judge from its recipe (deterministic on CPU; the global RNG is left as it was)."""
     start = time.perf_counter()
-    train_data = _render(recipe, "train", recipe.n_train)
-    heldout = _render(recipe, "val", recipe.n_heldout)
     with torch.random.fork_rng(devices=[]), _threads(TRAIN_THREADS):
+        train_data = _render(recipe, "train", recipe.n_train)
+        heldout = _render(recipe, "val", recipe.n_heldout)
         torch.manual_seed(recipe.seed)
         gen = torch.Generator().manual_seed(recipe.seed)
         net = _network(recipe)
@@ -302,18 +300,21 @@ def train_judge(recipe: Recipe) -> Judge:
     net.eval()
     TRAINED[recipe.kind] += 1
     judge = Judge(net, recipe, {})
-    seconds = time.perf_counter() - start
+    seconds = time.perf_counter() - start  # rendering and training; not the held-out scoring below
+    with _threads(TRAIN_THREADS):
+        heldout_scores = judge_accuracy(judge, heldout)
     judge.card = {
         "kind": recipe.kind,
         "key": recipe.key(),
         "version": VERSION,
         "recipe": asdict(recipe),
         "what": ("per-pixel scene classes from a photo (FCN-score)" if recipe.kind == SEGMENTER
-                 else "probability that an image is a Shinkai rendering rather than a photo (style score)"),
-        "input": f"RGB, {recipe.size}x{recipe.size}, values in [-1, 1]",
-        "data": f"scenes world {recipe.world}: train split scenes 0-{recipe.n_train - 1}; held out: val split "
-                f"scenes 0-{recipe.n_heldout - 1}",
-        "heldout": judge_accuracy(judge, heldout),
+                 else "probability that an image is a clean Shinkai rendering: not a photo, not blurred, speckled, "
+                      "checkerboarded or colour-shifted, not an untrained generator's output (style score)"),
+        "input": (f"RGB, {recipe.size}x{recipe.size}, values in [-1, 1]" if recipe.kind == SEGMENTER
+                  else f"RGB at native resolution (any size), values in [-1, 1]; trained on {recipe.size} px crops"),
+        "data": _data_note(recipe),
+        "heldout": heldout_scores,
         "final_loss": round(float(loss.detach()), 4),
         "train_seconds": round(seconds, 1),
         "torch": torch.__version__,
@@ -321,8 +322,23 @@ def train_judge(recipe: Recipe) -> Judge:
     return judge
 
 
-def judge_accuracy(judge: Judge, data: dict[str, torch.Tensor], batch_size: int = 50) -> dict[str, float]:
-    """A judge's accuracy on rendered scenes: segmentation scores of the photos, or accuracy on photo + Shinkai."""
+def _data_note(recipe: Recipe) -> str:
+    if recipe.kind == SEGMENTER:
+        return (f"scenes world {recipe.world}: train split scenes 0-{recipe.n_train - 1}; held out: val split "
+                f"scenes 0-{recipe.n_heldout - 1}")
+
+    def counts(n: int) -> str:
+        return ", ".join(f"{c} at {s} px" for s, c in style_cases.scene_counts(n, recipe.scene_sizes).items())
+    return (f"scenes world {recipe.world}, numbered from 0 across the sizes: train split {counts(recipe.n_train)}; "
+            f"held out: val split {counts(recipe.n_heldout)}")
+
+
+def judge_accuracy(judge: Judge, data: Any, batch_size: int = 25) -> dict[str, Any]:
+    """A judge's held-out scores: segmentation scores of the photos; or, for the style judge, its accuracy and
+    its mean probability of 'clean Shinkai' for every case of `style_cases.CASES`, over the sizes and at each.
+
+    Style: shinkai_acc is the share of clean renderings called clean, photo_acc of photos called not, accuracy the
+    balance of shinkai_acc and the share of every negative case's images called not clean."""
     if judge.recipe.kind == SEGMENTER:
         matrix = np.zeros((N_CLASSES, N_CLASSES), np.int64)
         for i in range(0, len(data["photo"]), batch_size):
@@ -330,7 +346,24 @@ def judge_accuracy(judge: Judge, data: dict[str, torch.Tensor], batch_size: int 
                                    mode="nearest")[:, 0].long()
             matrix += confusion(judge(data["photo"][i:i + batch_size]).numpy(), labels.numpy(), N_CLASSES)
         return segmentation_scores(matrix)
-    photo = torch.cat([judge(data["photo"][i:i + batch_size]) for i in range(0, len(data["photo"]), batch_size)])
-    shinkai = torch.cat([judge(data["shinkai"][i:i + batch_size]) for i in range(0, len(data["shinkai"]), batch_size)])
-    photo_acc, shinkai_acc = float((photo < 0.5).float().mean()), float((shinkai >= 0.5).float().mean())
-    return {"accuracy": (photo_acc + shinkai_acc) / 2, "photo_acc": photo_acc, "shinkai_acc": shinkai_acc}
+    probs: dict[str, dict[int, torch.Tensor]] = {case: {} for case in style_cases.CASES}
+    for size in data:
+        for case in style_cases.CASES:
+            images = style_cases.case_images(data, size, case, seed=size)
+            probs[case][size] = torch.cat([judge(images[i:i + batch_size]) for i in range(0, len(images), batch_size)])
+
+    def called_clean(case: str) -> float:  # each size weighs the same
+        return float(np.mean([float((p >= 0.5).float().mean()) for p in probs[case].values()]))
+
+    negatives = [case for case in style_cases.CASES if case not in style_cases.POSITIVE_CASES]
+    shinkai_acc, photo_acc = called_clean("clean"), 1 - called_clean("photo")
+    negative_acc = 1 - float(np.mean([called_clean(case) for case in negatives]))
+    return {
+        "accuracy": round((shinkai_acc + negative_acc) / 2, 4),
+        "photo_acc": round(photo_acc, 4),
+        "shinkai_acc": round(shinkai_acc, 4),
+        "scores": {case: round(float(np.mean([float(p.mean()) for p in by_size.values()])), 4)
+                   for case, by_size in probs.items()},
+        "scores_by_size": {str(size): {case: round(float(probs[case][size].mean()), 4) for case in probs}
+                           for size in data},
+    }

@@ -52,8 +52,10 @@ def format_table(reports: list[dict[str, Any]] | dict[str, Any]) -> str:
         lines.append(_judge_line("segmenter", first["fcn"], "pixel_acc", "held-out pixel acc"))
     if "style_score" in first:
         s = first["style_score"]
-        lines.append(f"style classifier: accuracy {s['real_acc']:.3f} on this split's true renderings "
-                     f"({s['target_style']} {s['real_target_acc']:.3f}, source {s['real_source_acc']:.3f}); "
+        lines.append(f"style: the judge's mean probability of a clean {s['target_style']} rendering; on this split's "
+                     f"true renderings {s['real_target_score']:.3f} (the most a model reaches), accuracy "
+                     f"{s['real_acc']:.3f} ({s['target_style']} {s['real_target_acc']:.3f}, source "
+                     f"{s['real_source_acc']:.3f}); "
                      + _judge_line("", s, "accuracy", "held-out accuracy").strip())
     if "lines" in first:
         lines.append(f"lines: darker than {first['lines']['threshold']}/255, matched within "
@@ -72,7 +74,7 @@ def _truth_row(report: dict[str, Any], labels: list[str]) -> list[str] | None:
     real = report.get("fcn", {}).get("real", {})
     values = {"pixel acc": real.get("pixel_acc"), "class acc": real.get("class_acc"),
               "class IoU": real.get("class_iou"),
-              "style": report.get("style_score", {}).get("real_target_acc"),
+              "style": report.get("style_score", {}).get("real_target_score"),
               "artefacts": _truth_artefacts(_artefacts(report))}
     return ["(true images)"] + [fmt(values[label], 2 if label == "artefacts" else 4) if label in values else "-"
                                 for label in labels]
