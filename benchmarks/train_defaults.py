@@ -2,8 +2,9 @@
 
 Each run is exactly the command a person types (`translate train --model M --style S`), with its run
 directory under benchmarks/runs/. From each run's log.jsonl it reads the held-out L1 (to the true target,
-on the test split) of the untrained model (step 0) and at the end, and the wall time, and writes
-benchmarks/results/train_defaults.md.
+on the test split) of the untrained model (step 0) and at the end, and the wall time; then it scores the run
+as a person would, `translate eval RUN` (at the run's held-out size, its style's 100 test scenes: L1, SSIM, the
+artefact ratio and, for shinkai, the style score), and appends all of it to benchmarks/results/train_defaults.md.
 
     python -m benchmarks.train_defaults                       # the natural pairs (below)
     python -m benchmarks.train_defaults --pairs all           # every model on every style it can train
@@ -12,6 +13,7 @@ benchmarks/results/train_defaults.md.
 The runs use one thread (OMP_NUM_THREADS=1) unless OMP_NUM_THREADS is set: on a machine shared with
 other jobs, torch's two OpenMP threads spin-wait for each other and a step can take 5-20x longer than on
 one thread, while on a quiet 2-core machine two threads are only 20-35% faster (benchmarks/results/threads.md).
+For the wall time a person sees on a quiet machine, run one pair at a time with `OMP_NUM_THREADS=2`.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ def run_one(model: str, style: str, out: Path, extra: list[str]) -> dict:
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - tic
     load_after = os.getloadavg()[0]
+    report = _evaluate(out, env) if result.returncode == 0 else {}
     records = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()] if (out / "log.jsonl").exists() else []
     evals = [r for r in records if r.get("kind") == "eval"]
     train = [r for r in records if r.get("kind") == "train"]
@@ -58,7 +61,27 @@ def run_one(model: str, style: str, out: Path, extra: list[str]) -> dict:
         "images_per_s": sum(r["images_per_s"] for r in train[-5:]) / max(1, len(train[-5:])),
         "load": (load_before + load_after) / 2,
         "grid": _shown(out / "samples" / "latest.png"),
+        "eval": report,
     }
+
+
+def _evaluate(run: Path, env: dict[str, str]) -> dict:
+    """`translate eval RUN` (the run's own style and held-out size) as JSON; {} if it failed."""
+    report = run / "eval.json"
+    command = [sys.executable, "-m", "translate", "eval", str(run), "--quiet", "--json", "--out", str(report),
+               "--overwrite"]
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    return json.loads(report.read_text()) if done.returncode == 0 and report.is_file() else {}
+
+
+def _scores(report: dict) -> str:
+    """The eval columns of one row: size, L1, SSIM, artefacts, style score ('-' where not measured)."""
+    if not report:
+        return "- | - | - | - | -"
+    ratio = (report.get("artefacts") or {}).get("ratio")
+    style = (report.get("style_score") or {}).get("score")
+    return " | ".join([f"{report['image_size'][0]} px", f"{report['l1']:.4f}", f"{report['ssim']:.4f}",
+                       "-" if ratio is None else f"{ratio:.2f}", "-" if style is None else f"{style:.3f}"])
 
 
 def _shown(path: Path) -> str:
@@ -86,7 +109,8 @@ def main() -> None:
         row = run_one(model, style, out, extra)
         rows.append(row)
         print(f"{model:10s} {style:13s} rc {row['rc']} held-out L1 {row['untrained']:.4f} -> {row['trained']:.4f} "
-              f"in {row['wall_s'] / 60:.1f} min ({row['steps']} steps, load {row['load']:.1f}) {row['error']}", flush=True)
+              f"in {row['wall_s'] / 60:.1f} min ({row['steps']} steps, load {row['load']:.1f}); "
+              f"eval: {_scores(row['eval'])} {row['error']}", flush=True)
     write_results(rows, Path(args.results))
 
 
@@ -104,14 +128,19 @@ def write_results(rows: list[dict], path: Path) -> None:
         "Held-out L1: mean |G(A) - B| in [0, 1] units over the test split (its true targets), step 0 (untrained) "
         "and at the end; lower is better.",
         "",
-        "| model | style | steps | held-out L1 untrained | trained | wall time | img/s | load | last sample grid |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---|",
+        "Then `translate eval RUN` on the style's test split at the run's held-out size: L1, SSIM, the artefact "
+        "ratio (goal <= 1.5) and the style score (shinkai: the style judge's mean probability of a clean rendering).",
+        "",
+        "| model | style | steps | held-out L1 untrained | trained | wall time | img/s | load | eval size | L1 | SSIM "
+        "| artefacts | style | last sample grid |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in rows:
         status = "" if r["rc"] == 0 else f" (failed: {r['error']})"
         lines.append(
             f"| {r['model']} | {r['style']} | {r['steps']} | {r['untrained']:.4f} | {r['trained']:.4f}{status} | "
-            f"{r['wall_s'] / 60:.1f} min | {r['images_per_s']:.1f} | {r['load']:.1f} | {r['grid']} |"
+            f"{r['wall_s'] / 60:.1f} min | {r['images_per_s']:.1f} | {r['load']:.1f} | {_scores(r['eval'])} | "
+            f"{r['grid']} |"
         )
     lines += ["", "Commands (from the repository root):", "", "```"] + [r["command"] for r in rows] + ["```"]
     path.parent.mkdir(parents=True, exist_ok=True)
