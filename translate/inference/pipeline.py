@@ -8,19 +8,22 @@ never cut off half-way and no thread outlives the call.
 
 from __future__ import annotations
 
-import os
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from types import TracebackType
 from typing import Callable, Generic, Iterable, Iterator, TypeVar
+
+from translate.data.prefetch import spare_cores
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 
 
 def reader_threads() -> int:
-    """Threads for decoding: one on a small machine, where the network needs the cores; up to 4 on a large one."""
-    return max(1, min(4, (os.cpu_count() or 1) // 4))
+    """Threads for decoding: as many as the cores torch's threads leave spare (the training loop's rule,
+    `spare_cores`), at least one and at most 4; decoding mostly releases the GIL, so one thread overlaps the
+    network even with no spare core."""
+    return max(1, min(4, spare_cores()))
 
 
 class ReadAhead(Generic[Item, Result]):
