@@ -129,6 +129,8 @@ def measure(item: Shipped) -> tuple[dict[str, float], str]:
         metrics["fcn_class_iou"] = report["fcn"]["generated"]["class_iou"]
     if "style_score" in report:
         metrics["style"] = report["style_score"]["score"]
+    if (report.get("artefacts") or {}).get("ratio") is not None:
+        metrics["artefacts"] = report["artefacts"]["ratio"]
     return {k: round(float(v), 4) for k, v in metrics.items()}, " ".join(command[:-2])
 
 
@@ -136,13 +138,16 @@ def write_card(item: Shipped, run: Path, weights: Path, metrics: dict[str, float
     config = tomllib.loads((run / "config.toml").read_text())
     data = config["data"]
     generator = generator_table(config)  # as training built it (a U-Net's depth read off the crop size)
+    held_out = data.get("test_size") or data["crop_size"]
+    trained_at = (f"{data['crop_size']} px" if held_out == data["crop_size"] else
+                  f"{data['crop_size']} px crops of {data['load_size']} px scenes, scored whole at {held_out} px")
     card = {
         "name": item.name,
         "task": item.task,
-        "summary": f"{item.summary}, {data['crop_size']} px, generator width {config['generator']['width']}; "
+        "summary": f"{item.summary}, {held_out} px, generator width {config['generator']['width']}; "
                    "small and shipped with the package: runs offline at once",
         "trained_on": f"the scenes world (translate/data/scenes.py, seed {data['seed']}), task {data['task']}: "
-                      f"{data['n_train']} training scenes at {data['crop_size']} px; scored on 100 scenes of its test "
+                      f"{data['n_train']} training scenes, {trained_at}; scored on 100 scenes of its test "
                       "split, never trained on (translate eval's default --limit)",
         "licence": LICENCE,
         "citation": CITATION[item.model],
@@ -158,7 +163,7 @@ def write_card(item: Shipped, run: Path, weights: Path, metrics: dict[str, float
                    "network": item.network},
         "input": {"channel_order": data["channel_order"], "value_range": [-1.0, 1.0], "direction": "AtoB",
                   "in_channels": data["in_channels"], "out_channels": data["out_channels"],
-                  "size": data["crop_size"]},
+                  "size": held_out, "test_mode": "eval"},  # how its metrics were made: eval's default
     }
     path = REGISTRY / f"{item.name}.toml"
     header = "# Shipped with translate: trained on the embedded scenes world by benchmarks/ship_scenes_models.py.\n"
