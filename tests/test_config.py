@@ -110,8 +110,12 @@ def test_a_preset_layers_after_the_style():
 
 def test_a_style_can_hold_settings_for_one_model(monkeypatch, tmp_path):
     assert cfg.resolve("cartoongan", "shinkai")["train"]["epochs"] == 20  # [models.cartoongan.train]
-    assert cfg.resolve("cyclegan", "shinkai")["train"]["epochs"] == 16
-    assert cfg.resolve("cyclegan", "shinkai")["generator"]["n_blocks"] == 3
+    cyclegan = cfg.resolve("cyclegan", "shinkai")
+    assert (cyclegan["train"]["epochs"], cyclegan["data"]["n_train"], cyclegan["data"]["test_size"]) == (1, 3200, 128)
+    assert cyclegan["generator"]["n_blocks"] == 3 and cyclegan["generator"]["upsample"] == "resize"
+    assert cfg.resolve("cartoongan", "shinkai")["data"]["test_size"] == 0  # [models.cyclegan.data] is CycleGAN's
+    paper = cfg.resolve("cyclegan", "shinkai", preset="paper")  # the papers' held-out size and upsampling back
+    assert (paper["data"]["test_size"], paper["generator"]["upsample"]) == (0, "transpose")
     assert cfg.resolve("cyclegan", "shinkai", preset="paper")["generator"]["n_blocks"] == 9  # after the style's
     assert cfg.resolve("cyclegan", "shinkai", preset="paper")["train"]["epochs"] == 0
     assert cfg.resolve("cartoongan", "shinkai", assignments=["train.epochs=3"])["train"]["epochs"] == 3

@@ -27,7 +27,7 @@ def tiny_config(model: str, style: str, *assignments: str, **data: object) -> di
     return resolve(
         model,
         style,
-        overrides={"data": {"n_train": 4, "n_test": 2, "crop_size": 32, "load_size": 36, **data},
+        overrides={"data": {"n_train": 4, "n_test": 2, "crop_size": 32, "load_size": 36, "test_size": 0, **data},
                    "train": {"batch_size": 2, "quiet": True}},
         assignments=["generator.width=8", "discriminator.width=8", *extra, *assignments],
     )
