@@ -31,6 +31,7 @@ import torch
 
 from benchmarks.train_defaults import run_one
 from translate.config import generator_table
+from translate.data.options import held_out_size
 from translate.files import load_weights, save_weights, unprefixed
 from translate.zoo.download import sha256_file
 
@@ -138,7 +139,7 @@ def write_card(item: Shipped, run: Path, weights: Path, metrics: dict[str, float
     config = tomllib.loads((run / "config.toml").read_text())
     data = config["data"]
     generator = generator_table(config)  # as training built it (a U-Net's depth read off the crop size)
-    held_out = data.get("test_size") or data["crop_size"]
+    held_out = held_out_size(data)
     trained_at = (f"{data['crop_size']} px" if held_out == data["crop_size"] else
                   f"{data['crop_size']} px crops of {data['load_size']} px scenes, scored whole at {held_out} px")
     card = {

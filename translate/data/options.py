@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass, fields
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Mapping, TypeVar
 
 from translate.config import DEFAULTS
 from translate.data.transforms import Jitter
@@ -26,7 +26,8 @@ class ImageOptions:
 
     `train` turns the jitter on (resize to load_size, random crop to crop_size, random flip); off, images are
     resized to `held_out_size` (test_size, or crop_size when it is 0): a model trained on crops of large images
-    is then scored on whole images at the scale its features were learnt at. The channels are those of the source and target after `direction` is applied.
+    is then scored on whole images at the scale its features were learnt at. The channels are those of the
+    source and target after `direction` is applied.
     """
 
     direction: str = _DATA["direction"]
@@ -49,8 +50,8 @@ class ImageOptions:
 
     @property
     def held_out_size(self) -> int:
-        """The size of held-out images (no jitter): test_size, or crop_size when it is 0."""
-        return self.test_size or self.crop_size
+        """The size of held-out images (no jitter): see `held_out_size`."""
+        return held_out_size(vars(self))
 
     @property
     def jitter(self) -> Jitter:
@@ -59,6 +60,12 @@ class ImageOptions:
 
 
 OPTION_NAMES = tuple(f.name for f in fields(ImageOptions))
+
+
+def held_out_size(data: Mapping[str, Any]) -> int:
+    """The size held-out images are resized to, from a [data] table (or options): test_size, or crop_size when
+    it is 0 or absent (configs written before test_size existed)."""
+    return int(data.get("test_size") or data["crop_size"])
 
 
 def image_keywords(data: dict[str, Any], train: bool) -> dict[str, Any]:

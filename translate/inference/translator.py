@@ -19,6 +19,7 @@ import torch
 from PIL import Image
 
 from translate.config import build_generator, from_run
+from translate.data.options import held_out_size
 from translate.data.transforms import to_image, to_mode, to_tensor
 from translate.device import choose_device
 from translate.errors import CheckpointError, ConfigError
@@ -120,7 +121,7 @@ def load(
     )
     translator.lever_settings = (precision, channels_last)
     data = config.get("data", {})
-    size = int(data.get("test_size") or data.get("crop_size") or 256)
+    size = held_out_size(data) if data.get("crop_size") else 256
     translator.choose_levers((size, size))
     return translator
 

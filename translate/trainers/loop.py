@@ -32,6 +32,7 @@ from translate import device as devices
 from translate import levers
 from translate.config import DEFAULTS, RESUMES, check_for_training, from_run
 from translate.data.datasets import build_split
+from translate.data.options import held_out_size
 from translate.data.prefetch import batches_ahead, spare_cores
 from translate.errors import CheckpointError, ConfigError, TrainingError
 from translate.evaluation.metrics import heldout_l1
@@ -390,7 +391,7 @@ class Run:
         data = self.config["data"]
         where = data["root"] or f"scenes world '{data['task']}'"
         ahead = "made ahead on a spare core" if spare_cores() else "made in turn (no spare core)"
-        held_out = data["test_size"] or data["crop_size"]
+        held_out = held_out_size(data)
         size = f"{data['crop_size']} px" if held_out == data["crop_size"] else \
             f"{data['crop_size']} px crops of {data['load_size']} px, held out at {held_out} px"
         return (f"data {where}: {len(self.train_set)} train, {len(self.test_set)} held-out, {size}, "  # type: ignore[arg-type]
