@@ -13,8 +13,9 @@
    generator (add_generator.py), the module that registers it must be imported before the name is used.
 
 Below: a PatchGAN with spectral normalisation on every convolution instead of norm layers (Miyato et al. 2018),
-a common way to steady a discriminator. `main` runs the `translate` command itself, in this process, once this
-file has registered "sn_patch" (the script way of add_generator.py), for a few steps at 32 px:
+a common way to steady a discriminator. (The built-in PatchGAN has it too, `--set discriminator.spectral_norm=true
+--set discriminator.norm="none"`; here it shows the steps.) `main` runs the `translate` command itself, in this
+process, once this file has registered "sn_patch" (the script way of add_generator.py), for a few steps at 32 px:
 
     translate train --model cyclegan --style shinkai --discriminator sn_patch --steps 4 --set ...
 

@@ -80,3 +80,13 @@ def test_labels_are_buffers_that_follow_the_module() -> None:
     assert buffers["real_label"].item() == pytest.approx(0.9)
     assert buffers["fake_label"].item() == pytest.approx(0.1)
     assert loss.double()(torch.zeros(2, 1, 3, 3, dtype=torch.float64), True).dtype == torch.float64
+
+
+def test_total_variation_is_zero_on_flat_images_and_grows_with_speckle() -> None:
+    from translate.models.losses import total_variation
+
+    assert total_variation(torch.full((2, 3, 8, 8), 0.7)) == 0
+    checker = (torch.arange(8)[:, None] + torch.arange(8)).remainder(2).float().mul(2).sub(1).expand(1, 3, 8, 8)
+    assert total_variation(checker * 0.1) == pytest.approx(0.4)  # steps of 0.2, across and down
+    ramp = torch.linspace(-1, 1, 8).expand(1, 3, 8, 8)  # the same range, spread smoothly
+    assert total_variation(ramp) < total_variation(checker)

@@ -285,3 +285,22 @@ def test_cartoon_discriminator_sees_37_pixels() -> None:
 def test_cartoon_discriminator_scores_quarter_size_patches(size: tuple[int, int], out: tuple[int, int]) -> None:
     net = translate.create("discriminator", "cartoon", width=4)
     assert net(torch.randn(2, 3, *size)).shape == (2, 1, *out)
+
+
+def test_spectral_norm_bounds_every_patch_conv_and_keeps_training() -> None:
+    net = PatchDiscriminator(in_channels=3, width=8, n_layers=2, spectral_norm=True)
+    plain = PatchDiscriminator(in_channels=3, width=8, n_layers=2)
+    assert sum(p.numel() for p in net.parameters()) == sum(p.numel() for p in plain.parameters())
+    optimiser = torch.optim.Adam(net.parameters(), lr=1e-3)
+    x = torch.randn(2, 3, 32, 32)
+    for _ in range(20):  # one power iteration a step converges on the largest singular value
+        optimiser.zero_grad()
+        net(x).mean().backward()
+        optimiser.step()
+    convs = [m for m in net.modules() if isinstance(m, nn.Conv2d)]
+    assert len(convs) == 4 and all(nn.utils.parametrize.is_parametrized(m, "weight") for m in convs)
+    for m in convs:
+        assert torch.linalg.matrix_norm(m.weight.detach().flatten(1), ord=2) == pytest.approx(1.0, abs=0.05)
+    plain_sigma = [torch.linalg.matrix_norm(m.weight.flatten(1), ord=2) for m in plain.modules()
+                   if isinstance(m, nn.Conv2d)]
+    assert max(plain_sigma) < 0.5  # the reference's N(0, 0.02) init: SN rescales rather than merely clips

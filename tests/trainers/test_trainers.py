@@ -203,6 +203,17 @@ def test_cyclegan_bad_cycle_settings_name_the_keys():
         build_trainer(tiny_config("cyclegan", "shinkai", "trainer.cycle_noise=-1.0"), torch.device("cpu"))
 
 
+@pytest.mark.parametrize("model, style, name", [("cyclegan", "shinkai", "tv_A"), ("cartoongan", "shinkai", "tv"),
+                                                ("pix2pix", "coloring", "tv")])
+def test_tv_weight_adds_a_logged_smoothness_term(model, style, name):
+    _, history = run_steps(tiny_config(model, style, "trainer.tv_weight=4"))
+    assert all(math.isfinite(h[name]) and h[name] > 0 for h in history)
+    _, plain = run_steps(tiny_config(model, style, "trainer.tv_weight=0"))  # the papers' (shinkai's CycleGAN: 6)
+    assert name not in plain[-1]
+    with pytest.raises(ConfigError, match=r"trainer.tv_weight=-1.0: need tv_weight >= 0"):
+        build_trainer(tiny_config(model, style, "trainer.tv_weight=-1.0"), torch.device("cpu"))
+
+
 def test_cartoongan_initialisation_trains_content_only():
     config = tiny_config("cartoongan", "shinkai", "trainer.init_epochs=1.0", "trainer.init_fraction=0.5")
     seed_everything(0)

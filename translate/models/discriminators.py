@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from translate.errors import ConfigError
-from translate.models.layers import init_weights, norm_layer, reflect_pad, uses_bias
+from translate.models.layers import init_weights, norm_layer, reflect_pad, spectral_normalise, uses_bias
 from translate.registry import DISCRIMINATORS
 
 
@@ -100,6 +100,7 @@ class PatchDiscriminator(nn.Module):
     """PatchGAN (the reference's NLayerDiscriminator): 4x4 convs, `n_layers` of them stride 2, LeakyReLU 0.2.
 
     `receptive_field` is computed from the layers: 16, 70 and 286 pixels for n_layers 1, 3 and 5.
+    `spectral_norm` bounds every conv's spectral norm to 1 (off in the reference).
     """
 
     def __init__(
@@ -110,6 +111,7 @@ class PatchDiscriminator(nn.Module):
         norm: str = "batch",
         init: str = "normal",
         init_gain: float = 0.02,
+        spectral_norm: bool = False,
     ) -> None:
         super().__init__()
         if n_layers < 1:
@@ -121,6 +123,8 @@ class PatchDiscriminator(nn.Module):
         self.receptive_field = receptive_field(self.layers)
         self.min_size = min_input_size(self.layers)
         init_weights(self, init, init_gain)
+        if spectral_norm:
+            spectral_normalise(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits (N, 1, h, w), one per overlapping patch (h = H/2**n_layers - 2 for n_layers >= 2)."""

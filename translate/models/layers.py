@@ -92,6 +92,19 @@ def init_weights(module: nn.Module, init: str = "normal", init_gain: float = 0.0
     return module
 
 
+def spectral_normalise(module: nn.Module) -> nn.Module:
+    """Constrain every conv of `module` to spectral norm 1 (Miyato et al. 2018), one power iteration a step.
+
+    A discriminator so bounded cannot reward a generator for sharp, fine patterns as steeply: a step further along
+    a speckle moves its logits by no more than the speckle's own size. Call after `init_weights`, which writes
+    the weights that the parametrisation then divides by their largest singular value.
+    """
+    for m in list(module.modules()):
+        if isinstance(m, nn.Conv2d):
+            nn.utils.parametrizations.spectral_norm(m)
+    return module
+
+
 def set_dropout(module: nn.Module, active: bool) -> nn.Module:
     """Switch only the Dropout layers on or off, leaving norms as they are (pix2pix's noise z at test time)."""
     for m in module.modules():

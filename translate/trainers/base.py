@@ -15,6 +15,7 @@ from torch import nn
 
 from translate.config import build_generator
 from translate.errors import ConfigError
+from translate.models.losses import total_variation
 from translate.registry import TRAINERS, create, registry
 
 
@@ -25,7 +26,10 @@ class Trainer:
     `self.optimizers` (name -> optimiser), then implement `step`, `translate` and `sample`.
     """
 
-    def __init__(self, config: dict[str, Any], device: torch.device | str) -> None:
+    def __init__(self, config: dict[str, Any], device: torch.device | str, *, tv_weight: float = 0.0) -> None:
+        if tv_weight < 0:
+            raise ConfigError(f"trainer.tv_weight={tv_weight}: need tv_weight >= 0 (0: no smoothness term)")
+        self.tv_weight = tv_weight
         self.config = config
         self.device = torch.device(device)
         self.networks: dict[str, nn.Module] = {}
@@ -111,6 +115,15 @@ class Trainer:
         self.step_count, self.total_steps, self.steps_per_epoch = step, total_steps, steps_per_epoch
 
     # ------------------------------------------------------------------------------ helpers for `step`
+
+    def smoothness_loss(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        """{"tv": tv_weight * total variation of generated `images`}, or {} when tv_weight is 0.
+
+        Off in the papers. A generator that must hide its source in its output for the way back (CycleGAN), or
+        that a discriminator rewards for texture, paints fine speckle on what should be flat cels; this prior
+        costs it (issue 14's table in benchmarks/README.md).
+        """
+        return {"tv": total_variation(images) * self.tv_weight} if self.tv_weight > 0 else {}
 
     def call(self, name: str, *inputs: torch.Tensor) -> torch.Tensor:
         """Run network `name` for a training update: through its DDP wrapper when distributed.

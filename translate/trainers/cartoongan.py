@@ -32,8 +32,9 @@ class CartoonGANTrainer(Trainer):
         omega: float = 10.0,
         init_epochs: float = 10.0,
         init_fraction: float = 0.1,
+        tv_weight: float = 0.0,
     ) -> None:
-        super().__init__(config, device)
+        super().__init__(config, device, tv_weight=tv_weight)
         self.omega, self.init_epochs, self.init_fraction = omega, init_epochs, init_fraction
         self.G = self.build_generator(self.in_channels, self.out_channels)
         self.D = self.build_discriminator(self.out_channels)
@@ -102,13 +103,15 @@ class CartoonGANTrainer(Trainer):
         with self.autocast():
             loss_g_gan = self.gan_loss(self.D(fake), True, for_discriminator=False)
             loss_content = self.content_loss(photo, fake)
-            loss_g = loss_g_gan + loss_content
+            smoothness = self.smoothness_loss(fake)
+            loss_g = loss_g_gan + loss_content + sum(smoothness.values())
         self.backward(loss_g)
         self.update("G")
         self.set_requires_grad(self.D, True)
         return {
             "content": loss_content.detach(),
             "G_GAN": loss_g_gan.detach(),
+            **{name: loss.detach() for name, loss in smoothness.items()},
             "D_real": loss_d_real.detach(),
             "D_fake": loss_d_fake.detach(),
             "D_smooth": loss_d_smooth.detach(),

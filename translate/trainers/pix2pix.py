@@ -21,8 +21,10 @@ class Pix2PixTrainer(Trainer):
     G_L1 = lambda_l1 * |G(A) - B|. Dropout in G stays on at test time, the noise z of the paper.
     """
 
-    def __init__(self, config: dict[str, Any], device: torch.device | str, *, lambda_l1: float = 100.0) -> None:
-        super().__init__(config, device)
+    def __init__(
+        self, config: dict[str, Any], device: torch.device | str, *, lambda_l1: float = 100.0, tv_weight: float = 0.0
+    ) -> None:
+        super().__init__(config, device, tv_weight=tv_weight)
         if config["data"]["layout"] == "unpaired":
             raise ConfigError(
                 f"pix2pix learns from aligned pairs, but style '{config.get('style') or 'this data'}' is unpaired "
@@ -61,13 +63,15 @@ class Pix2PixTrainer(Trainer):
         with self.autocast():
             loss_g_gan = self.gan_loss(self.D(torch.cat([real_a, fake_b], 1)), True, for_discriminator=False)
             loss_g_l1 = F.l1_loss(fake_b.float(), real_b.float()) * self.lambda_l1
-            loss_g = loss_g_gan + loss_g_l1
+            smoothness = self.smoothness_loss(fake_b)
+            loss_g = loss_g_gan + loss_g_l1 + sum(smoothness.values())
         self.backward(loss_g)
         self.update("G")
         self.set_requires_grad(self.D, True)
         return {
             "G_GAN": loss_g_gan.detach(),
             "G_L1": loss_g_l1.detach(),
+            **{name: loss.detach() for name, loss in smoothness.items()},
             "D_real": loss_d_real.detach(),
             "D_fake": loss_d_fake.detach(),
         }
