@@ -32,6 +32,7 @@ import torch
 from benchmarks.train_defaults import run_one
 from translate.config import generator_table
 from translate.data.options import held_out_size
+from translate.evaluation.judges import VERSION as JUDGE_VERSION
 from translate.files import load_weights, save_weights, unprefixed
 from translate.zoo.download import sha256_file
 
@@ -168,8 +169,21 @@ def write_card(item: Shipped, run: Path, weights: Path, metrics: dict[str, float
     }
     path = REGISTRY / f"{item.name}.toml"
     header = "# Shipped with translate: trained on the embedded scenes world by benchmarks/ship_scenes_models.py.\n"
-    path.write_text(header + tomli_w.dumps(card))
+    path.write_text(header + _annotated(tomli_w.dumps(card)))
     return path
+
+
+def _annotated(text: str) -> str:
+    """The card's TOML with what a reader needs to weigh its numbers (tomli_w writes no comments)."""
+    lines = []
+    for line in text.splitlines():
+        key, _, value = line.partition(" = ")
+        if key == "style" and value[:1].isdigit():  # the metric, not the card's style name
+            line += f"  # style judge version {JUDGE_VERSION}: mean probability of a clean Shinkai rendering"
+        elif line == 'test_mode = "eval"':
+            line += "  # its metrics: batch norm's running statistics, no dropout (translate eval's default)"
+        lines.append(line)
+    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
