@@ -95,9 +95,9 @@ def init_weights(module: nn.Module, init: str = "normal", init_gain: float = 0.0
 def spectral_normalise(module: nn.Module) -> nn.Module:
     """Constrain every conv of `module` to spectral norm 1 (Miyato et al. 2018), one power iteration a step.
 
-    A discriminator so bounded cannot reward a generator for sharp, fine patterns as steeply: a step further along
-    a speckle moves its logits by no more than the speckle's own size. Call after `init_weights`, which writes
-    the weights that the parametrisation then divides by their largest singular value.
+    Each conv's weight, reshaped to a matrix, is divided by its largest singular value, which bounds how steeply a
+    discriminator can reward a fine pattern (norm layers in between loosen the bound). Call after `init_weights`,
+    which writes the weights that the parametrisation then divides.
     """
     for m in list(module.modules()):
         if isinstance(m, nn.Conv2d):

@@ -111,4 +111,6 @@ def total_variation(images: torch.Tensor) -> torch.Tensor:
     """Mean |difference| between neighbouring pixels, across and down (anisotropic TV): the smoothness prior of
     cartoon generators (White-box Cartoonization, Wang and Yu 2020), since a cel's flat regions carry none."""
     images = images.float()
-    return (images[..., :, 1:] - images[..., :, :-1]).abs().mean() + (images[..., 1:, :] - images[..., :-1, :]).abs().mean()
+    across = (images[..., :, 1:] - images[..., :, :-1]).abs().mean()
+    down = (images[..., 1:, :] - images[..., :-1, :]).abs().mean()
+    return across + down
