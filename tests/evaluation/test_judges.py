@@ -195,7 +195,7 @@ def test_the_default_style_judge_ranks_damage_below_clean_renderings() -> None:
     judge = judges.train_judge(DEFAULT_STYLE)
     heldout = judge.card["heldout"]
     damaged = [case for case in style_cases.CASES if case.split()[0] in ("blur", "noise", "checkerboard")]
-    assert len(damaged) == 8
+    assert len(damaged) == 9
     for size, scores in [("all", heldout["scores"]), *heldout["scores_by_size"].items()]:
         clean = scores["clean"]
         assert clean > 0.8 and scores["clean resized 0.8x"] > 0.6, size  # mild softness is still the style
@@ -205,5 +205,7 @@ def test_the_default_style_judge_ranks_damage_below_clean_renderings() -> None:
             assert scores[case] < 0.5, (size, case, scores[case])
         for case in ("photo", "garish photo", "untrained", "hue 120"):
             assert scores[case] < 0.1, (size, case, scores[case])
+        for case in ("flat colour", "sky blend", "blur 6px"):  # featureless: version 3 called a flat frame 0.77
+            assert scores[case] < 0.5, (size, case, scores[case])
     assert set(heldout["scores_by_size"]) == {"64", "128", "256"}
     assert heldout["shinkai_acc"] > 0.9 and heldout["photo_acc"] > 0.95

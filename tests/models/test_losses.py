@@ -90,3 +90,17 @@ def test_total_variation_is_zero_on_flat_images_and_grows_with_speckle() -> None
     assert total_variation(checker * 0.1) == pytest.approx(0.4)  # steps of 0.2, across and down
     ramp = torch.linspace(-1, 1, 8).expand(1, 3, 8, 8)  # the same range, spread smoothly
     assert total_variation(ramp) < total_variation(checker)
+
+
+def test_capped_total_variation_charges_speckle_in_full_and_an_outline_no_more_than_the_cap() -> None:
+    from translate.models.losses import total_variation
+
+    checker = (torch.arange(8)[:, None] + torch.arange(8)).remainder(2).float().mul(2).sub(1).expand(1, 3, 8, 8)
+    assert total_variation(checker * 0.05, cap=0.2) == total_variation(checker * 0.05)  # faint speckle: as before
+    edge = torch.zeros(1, 3, 8, 8)
+    edge[..., 4:] = 1.0  # a hard outline, across
+    blurred = torch.zeros(1, 3, 8, 8)
+    blurred[..., 4:] = 1.0
+    blurred[..., 3], blurred[..., 4] = 0.25, 0.75  # the same outline spread over three steps
+    assert total_variation(edge, cap=0.2) < total_variation(blurred, cap=0.2)  # blurring no longer pays
+    assert total_variation(blurred) == pytest.approx(float(total_variation(edge)))  # as it did not uncapped

@@ -198,6 +198,19 @@ def test_cyclegan_cycle_noise_reaches_only_the_way_back():
     assert all(math.isfinite(v) for v in history[-1].values())
 
 
+def test_cyclegan_speckled_negatives_are_noisy_targets_shown_to_d_a_as_fakes():
+    trainer = build_trainer(tiny_config("cyclegan", "shinkai", "trainer.speckled_negatives=0.2"), torch.device("cpu"))
+    real = torch.zeros(64, 3, 8, 8)
+    noise = (trainer.speckled(real) - real).flatten(1).std(1)
+    assert 0.2 * 0.25 * 0.8 < float(noise.min()) and float(noise.max()) < 0.2 * 1.2  # drawn per image, up to 0.2
+    assert build_trainer(tiny_config("cyclegan", "shinkai"), torch.device("cpu")).speckled(real) is None
+    _, plain = run_steps(tiny_config("cyclegan", "shinkai"), steps=1)
+    _, history = run_steps(tiny_config("cyclegan", "shinkai", "trainer.speckled_negatives=0.2"), steps=1)
+    assert history[0]["D_A"] > plain[0]["D_A"] and history[0]["D_B"] == plain[0]["D_B"]  # one more term, D_A's
+    with pytest.raises(ConfigError, match=r"trainer.speckled_negatives=-0.1: need a noise level >= 0"):
+        build_trainer(tiny_config("cyclegan", "shinkai", "trainer.speckled_negatives=-0.1"), torch.device("cpu"))
+
+
 def test_cyclegan_bad_cycle_settings_name_the_keys():
     with pytest.raises(ConfigError, match=r"trainer.cycle_noise=-1.0, trainer.cycle_pool=1: need cycle_noise >= 0"):
         build_trainer(tiny_config("cyclegan", "shinkai", "trainer.cycle_noise=-1.0"), torch.device("cpu"))
@@ -210,7 +223,9 @@ def test_tv_weight_adds_a_logged_smoothness_term(model, style, name):
     assert all(math.isfinite(h[name]) and h[name] > 0 for h in history)
     _, plain = run_steps(tiny_config(model, style, "trainer.tv_weight=0"))  # the papers' (shinkai's CycleGAN: 6)
     assert name not in plain[-1]
-    with pytest.raises(ConfigError, match=r"trainer.tv_weight=-1.0: need tv_weight >= 0"):
+    _, capped = run_steps(tiny_config(model, style, "trainer.tv_weight=4", "trainer.tv_cap=0.05"))
+    assert 0 < capped[0][name] <= history[0][name]  # the same first step, the same weights: it costs no more
+    with pytest.raises(ConfigError, match=r"trainer.tv_weight=-1.0, trainer.tv_cap=0.0: need both >= 0"):
         build_trainer(tiny_config(model, style, "trainer.tv_weight=-1.0"), torch.device("cpu"))
 
 

@@ -4,8 +4,8 @@
   how well the label map can be read back from a generated photo;
 - the style classifier (a clean Shinkai rendering, or anything else?) gives the style score of photo2shinkai
   models: it is taught that photos, garish photos, blurred, speckled, checkerboarded or colour-shifted
-  renderings and untrained generators' outputs are not the style (`style_cases`), and it looks at native
-  pixels, so a 2-px checkerboard or speckle counts at 64, 128 and 256 px alike;
+  renderings, featureless frames and untrained generators' outputs are not the style (`style_cases`), and it
+  looks at native pixels, so a 2-px checkerboard or speckle counts at 64, 128 and 256 px alike;
 - Inception-v3 pool features give FID and KID, only when torchvision's ImageNet weights are on this
   machine (nothing is ever downloaded).
 
@@ -41,7 +41,7 @@ from translate.files import home, load_weights, read_json, save_weights, write_j
 
 log = logging.getLogger("translate")
 
-VERSION = 3  # bump when a network or the training code changes: every cached judge is retrained
+VERSION = 4  # bump when a network or the training code changes: every cached judge is retrained
 SEGMENTER, STYLE = "segmenter", "style"
 N_CLASSES = 9  # translate.data.scenes.CLASSES
 
@@ -94,7 +94,7 @@ class Recipe:
 # The default recipes; tests swap in tiny ones.
 RECIPES: dict[str, Recipe] = {
     SEGMENTER: Recipe(SEGMENTER, steps=300, lr=3e-3),
-    STYLE: Recipe(STYLE, n_train=240, steps=300, batch_size=32),
+    STYLE: Recipe(STYLE, n_train=240, steps=500, batch_size=32),
 }
 
 
@@ -138,6 +138,8 @@ class StyleNet(nn.Module):
     Fully convolutional, so it judges an image of any size at its native pixels. The image's logit is the mean of
     its windows' logits weighted by a softmax of their weights: the network learns to listen to the windows that
     hold evidence (edges, texture), so a blurred outline still counts when a 256 px image is mostly flat sky.
+    One more, learnt window (`null`) stands for "no evidence": where no window outweighs it, as in a featureless
+    frame, its logit decides.
     """
 
     def __init__(self, in_channels: int = 3, width: int = 16, fine_width: int = 8) -> None:
@@ -145,17 +147,22 @@ class StyleNet(nn.Module):
         layers: list[nn.Module] = []
         c = in_channels
         if fine_width:
-            layers += [nn.Conv2d(c, fine_width, 3, padding=1, bias=False), nn.BatchNorm2d(fine_width), nn.ReLU()]
+            layers += [nn.Conv2d(c, fine_width, 3, padding=1, bias=False, padding_mode="replicate"),
+                       nn.BatchNorm2d(fine_width), nn.ReLU()]
             c = fine_width
         for i in range(4):
             c_out = width * min(2**i, 4)
-            layers += [nn.Conv2d(c, c_out, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU()]
+            layers += [nn.Conv2d(c, c_out, 3, stride=2, padding=1, bias=False, padding_mode="replicate"),
+                       nn.BatchNorm2d(c_out), nn.ReLU()]
             c = c_out
         self.features = nn.Sequential(*layers)
         self.head = nn.Conv2d(c, 2, 1)  # per window: logit, weight
+        self.null = nn.Parameter(torch.zeros(2))  # the logit and weight of a window that holds no evidence
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         logit, weight = self.head(self.features(x)).flatten(2).unbind(1)
+        null_logit, null_weight = self.null.expand(len(x), 2).unbind(1)
+        logit, weight = torch.cat([logit, null_logit[:, None]], 1), torch.cat([weight, null_weight[:, None]], 1)
         return (logit * weight.softmax(-1)).sum(-1)
 
 
@@ -310,7 +317,8 @@ def train_judge(recipe: Recipe) -> Judge:
         "recipe": asdict(recipe),
         "what": ("per-pixel scene classes from a photo (FCN-score)" if recipe.kind == SEGMENTER
                  else "probability that an image is a clean Shinkai rendering: not a photo, not blurred, speckled, "
-                      "checkerboarded or colour-shifted, not an untrained generator's output (style score)"),
+                      "checkerboarded, colour-shifted or featureless, not an untrained generator's output "
+                      "(style score)"),
         "input": (f"RGB, {recipe.size}x{recipe.size}, values in [-1, 1]" if recipe.kind == SEGMENTER
                   else f"RGB at native resolution (any size), values in [-1, 1]; trained on {recipe.size} px crops"),
         "data": _data_note(recipe),

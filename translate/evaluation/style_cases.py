@@ -7,7 +7,15 @@ a quarter of them softened a little by a resize round trip (a resized output is 
 - Shinkai renderings damaged the ways generators damage them: blurred (Gaussian, sigma 0.8-3 px), speckled
   with fine per-pixel noise, overlaid with a 2-px-period checkerboard (what stride-2 transposed convolutions
   leave), or colour-shifted (hue turned, saturation drained);
-- the outputs of the registry's own generators at random init (`UNTRAINED`): what an untrained run shows.
+- the outputs of the registry's own generators at random init (`UNTRAINED`): what an untrained run shows;
+- featureless frames: one flat colour, or a smooth vertical blend, taken from the rendering's own pixels, and
+  renderings blurred past recognition: what a generator paints when a smoothness prior wins (judges version 3
+  scored a flat sky-blue frame 0.57 and a run's flat blue output 0.90).
+
+Positives are crops that show the scene's structure: at least two of its classes, each on a few percent of
+the crop. A 64 px crop of a 256 px rendering can be all sky, as flat as a featureless negative; taught as
+both, it made the judge call any flat frame half Shinkai. Taught only structured crops, it learns to weigh
+the windows that hold outlines and shading (see `judges.StyleNet`), and a frame with none is not the style.
 
 The judge looks at native pixels (see `judges.StyleNet`), so strengths are per native pixel: blur sigma in
 pixels, noise and checkerboard amplitudes in the [-1, 1] units of a model's output. `CASES` are the fixed
@@ -26,7 +34,8 @@ import torch.nn.functional as F
 from translate.data import scenes
 from translate.registry import create
 
-Pool = dict[int, dict[str, torch.Tensor]]  # image size -> {"photo", "shinkai", "untrained"}: NCHW in [-1, 1]
+# image size -> {"photo", "shinkai", "untrained"}: NCHW in [-1, 1]; "labels": N x H x W class ids
+Pool = dict[int, dict[str, torch.Tensor]]
 Damage = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 
 # Small generators of every trainable family in the registry (timm_unet left out: it may need timm's weights),
@@ -76,6 +85,23 @@ def checkerboard(x: torch.Tensor, amplitude: float, gen: torch.Generator) -> tor
     return x + amplitude * tile.repeat(1, 1, (h + 1) // 2, (w + 1) // 2)[..., :h, :w]
 
 
+def flat_colour(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """NCHW with each image filled with the colour of one of its own pixels, picked at random."""
+    n, _, h, w = x.shape
+    pick = x[torch.arange(n), :, torch.randint(h, (n,), generator=gen), torch.randint(w, (n,), generator=gen)]
+    return pick[..., None, None].expand_as(x).clone()
+
+
+def smooth_blend(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """NCHW with each image a vertical blend from a colour of its top row to a colour of its middle row: a sky."""
+    n, _, h, w = x.shape
+    rows = torch.arange(n)
+    top = x[rows, :, 0, torch.randint(w, (n,), generator=gen)]
+    middle = x[rows, :, h // 2, torch.randint(w, (n,), generator=gen)]
+    t = torch.linspace(0, 1, h).view(1, 1, h, 1)
+    return (top[..., None, None] * (1 - t) + middle[..., None, None] * t).expand_as(x).clone()
+
+
 def garish(x: torch.Tensor, saturation: float, contrast: float, levels: int = 0) -> torch.Tensor:
     """NCHW with its colour pushed away from grey, its contrast raised and (levels > 1) posterised."""
     grey = x.mean(1, keepdim=True)
@@ -113,6 +139,9 @@ CASES: dict[str, tuple[str, Damage]] = {
     "checkerboard 0.2": ("shinkai", lambda x, g: checkerboard(x, 0.2, g)),
     "hue 120": ("shinkai", lambda x, g: colour_shift(x, 120)),
     "untrained": ("untrained", lambda x, g: x),
+    "flat colour": ("shinkai", flat_colour),
+    "sky blend": ("shinkai", smooth_blend),
+    "blur 6px": ("shinkai", lambda x, g: gaussian_blur(x, 6.0)),
 }
 POSITIVE_CASES = ("clean", "clean resized 0.8x")
 
@@ -144,17 +173,22 @@ def _random_colour_shift(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
 # Training negatives: (weight, pool images, damage at a random strength). The weakest strengths sit a little
 # below the held-out cases', so the cases test what the judge was taught rather than its edge.
 NEGATIVES: tuple[tuple[float, str, Damage], ...] = (
-    (0.15, "photo", lambda x, g: x),
-    (0.10, "photo", lambda x, g: garish(x, _uniform(g, 1.6, 3.5), _uniform(g, 1.0, 1.6),
+    (0.13, "photo", lambda x, g: x),
+    (0.08, "photo", lambda x, g: garish(x, _uniform(g, 1.6, 3.5), _uniform(g, 1.0, 1.6),
                                         0 if float(torch.rand((), generator=g)) < 0.4 else 3 + _randint(g, 5))),
-    (0.15, "shinkai", lambda x, g: gaussian_blur(x, _uniform(g, 0.8, 3.0))),
+    (0.13, "shinkai", lambda x, g: gaussian_blur(x, _uniform(g, 0.8, 3.0))),
     (0.15, "shinkai", lambda x, g: fine_noise(x, _log_uniform(g, 0.03, 0.4), g)),
     (0.15, "shinkai", lambda x, g: checkerboard(x, _log_uniform(g, 0.03, 0.4), g)),
     (0.08, "shinkai", _random_colour_shift),
-    (0.17, "untrained", lambda x, g: x),
+    (0.13, "untrained", lambda x, g: x),
     (0.05, "shinkai", lambda x, g: _blotches(x, g)),
+    (0.03, "shinkai", lambda x, g: gaussian_blur(x, _uniform(g, 3.0, 12.0))),
+    (0.04, "shinkai", flat_colour),
+    (0.03, "shinkai", smooth_blend),
 )
 SOFTENED_SHARE = 0.25  # of positives: resized down to 0.75-1x and back
+STRUCTURE_SHARE = 0.04  # a positive crop shows at least two classes, each on this share of it
+STRUCTURE_TRIES = 20  # crops drawn to find one; then the last is taken
 
 
 # ----------------------------------------------------------------------------------------------- data
@@ -181,7 +215,7 @@ def _tensor(images: list[np.ndarray]) -> torch.Tensor:
 
 
 def render_pool(world: int, split: str, n: int, sizes: tuple[int, ...], seed: int) -> Pool:
-    """Photos, Shinkai renderings and untrained-generator outputs of the world's `split` at every size
+    """Photos, Shinkai renderings, untrained-generator outputs and label maps of the world's `split` at every size
     (`scene_counts` scenes each, consecutive scene numbers from 0 across the sizes)."""
     pool: Pool = {}
     first = 0
@@ -190,13 +224,15 @@ def render_pool(world: int, split: str, n: int, sizes: tuple[int, ...], seed: in
         photos = _tensor([s.photo for s in rendered])
         generators_seed = scenes.scene_seed(world, split, first) + seed  # other generators for every split and size
         pool[size] = {"photo": photos, "shinkai": _tensor([s.shinkai for s in rendered]),
-                      "untrained": untrained_outputs(photos, generators_seed)}
+                      "untrained": untrained_outputs(photos, generators_seed),
+                      "labels": torch.from_numpy(np.stack([s.labels for s in rendered])).long()}
         first += count
     return pool
 
 
 def training_batch(pool: Pool, crop: int, batch_size: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """Crops at native resolution: half clean Shinkai (label 1, some softened), half negatives (label 0)."""
+    """Crops at native resolution: half clean Shinkai that show structure (label 1, some softened), half
+    negatives (label 0)."""
     sizes = sorted(pool)
     weights = torch.tensor([w for w, _, _ in NEGATIVES])
     x = torch.empty(batch_size, 3, crop, crop)
@@ -207,7 +243,10 @@ def training_batch(pool: Pool, crop: int, batch_size: int, gen: torch.Generator)
         else:
             _, source, damage = NEGATIVES[int(torch.multinomial(weights, 1, generator=gen))]
         images = pool[size][source]
-        j, top, left = _randint(gen, len(images)), _randint(gen, size - crop + 1), _randint(gen, size - crop + 1)
+        for _ in range(STRUCTURE_TRIES if damage is None else 1):
+            j, top, left = _randint(gen, len(images)), _randint(gen, size - crop + 1), _randint(gen, size - crop + 1)
+            if damage is not None or _structured(pool[size]["labels"][j, top:top + crop, left:left + crop]):
+                break
         patch = images[j:j + 1, :, top:top + crop, left:left + crop]
         if damage is not None:
             patch = damage(patch, gen)
@@ -217,6 +256,11 @@ def training_batch(pool: Pool, crop: int, batch_size: int, gen: torch.Generator)
     y = (torch.arange(batch_size) % 2 == 0).float()
     flip = torch.rand(batch_size, generator=gen) < 0.5
     return torch.where(flip.view(-1, 1, 1, 1), x.flip(-1), x), y
+
+
+def _structured(labels: torch.Tensor) -> bool:
+    shares = torch.bincount(labels.flatten()).float() / labels.numel()
+    return int((shares >= STRUCTURE_SHARE).sum()) >= 2
 
 
 def case_images(pool: Pool, size: int, case: str, seed: int = 0) -> torch.Tensor:

@@ -26,10 +26,12 @@ class Trainer:
     `self.optimizers` (name -> optimiser), then implement `step`, `translate` and `sample`.
     """
 
-    def __init__(self, config: dict[str, Any], device: torch.device | str, *, tv_weight: float = 0.0) -> None:
-        if tv_weight < 0:
-            raise ConfigError(f"trainer.tv_weight={tv_weight}: need tv_weight >= 0 (0: no smoothness term)")
-        self.tv_weight = tv_weight
+    def __init__(self, config: dict[str, Any], device: torch.device | str, *, tv_weight: float = 0.0,
+                 tv_cap: float = 0.0) -> None:
+        if tv_weight < 0 or tv_cap < 0:
+            raise ConfigError(f"trainer.tv_weight={tv_weight}, trainer.tv_cap={tv_cap}: need both >= 0 "
+                              "(tv_weight 0: no smoothness term; tv_cap 0: no cap on a step's cost)")
+        self.tv_weight, self.tv_cap = tv_weight, tv_cap
         self.config = config
         self.device = torch.device(device)
         self.networks: dict[str, nn.Module] = {}
@@ -117,13 +119,14 @@ class Trainer:
     # ------------------------------------------------------------------------------ helpers for `step`
 
     def smoothness_loss(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
-        """{"tv": tv_weight * total variation of generated `images`}, or {} when tv_weight is 0.
+        """{"tv": tv_weight * total variation of generated `images` (each step capped at `tv_cap` if set)}, or {}
+        when tv_weight is 0.
 
         Off in the papers. A generator that must hide its source in its output for the way back (CycleGAN), or
         that a discriminator rewards for texture, paints fine speckle on what should be flat cels; this prior
         costs it (issue 14's table in benchmarks/README.md).
         """
-        return {"tv": total_variation(images) * self.tv_weight} if self.tv_weight > 0 else {}
+        return {"tv": total_variation(images, self.tv_cap) * self.tv_weight} if self.tv_weight > 0 else {}
 
     def call(self, name: str, *inputs: torch.Tensor) -> torch.Tensor:
         """Run network `name` for a training update: through its DDP wrapper when distributed.

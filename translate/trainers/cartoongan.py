@@ -33,8 +33,9 @@ class CartoonGANTrainer(Trainer):
         init_epochs: float = 10.0,
         init_fraction: float = 0.1,
         tv_weight: float = 0.0,
+        tv_cap: float = 0.0,
     ) -> None:
-        super().__init__(config, device, tv_weight=tv_weight)
+        super().__init__(config, device, tv_weight=tv_weight, tv_cap=tv_cap)
         self.omega, self.init_epochs, self.init_fraction = omega, init_epochs, init_fraction
         self.G = self.build_generator(self.in_channels, self.out_channels)
         self.D = self.build_discriminator(self.out_channels)

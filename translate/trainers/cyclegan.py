@@ -28,6 +28,11 @@ class CycleGANTrainer(Trainer):
     (images in [-1, 1]) to each translation before it is translated back, which drowns such a signal;
     `cycle_pool` compares reconstructions with the originals after k x k average pooling, so detail finer than
     k pixels need not come back at all.
+
+    A third, `speckled_negatives`, teaches D_A what such a signal looks like instead, as CartoonGAN's
+    edge-smoothed cartoons teach its D what a soft edge looks like: real targets with per-pixel Gaussian noise
+    (its standard deviation drawn per image between a quarter of the value and the value) are shown to D_A as
+    fakes too, so faint speckle on a flat region costs G_A with the discriminator.
     """
 
     def __init__(
@@ -41,14 +46,19 @@ class CycleGANTrainer(Trainer):
         pool_size: int = 50,
         cycle_noise: float = 0.0,
         cycle_pool: int = 1,
+        speckled_negatives: float = 0.0,
         tv_weight: float = 0.0,
+        tv_cap: float = 0.0,
     ) -> None:
-        super().__init__(config, device, tv_weight=tv_weight)
+        super().__init__(config, device, tv_weight=tv_weight, tv_cap=tv_cap)
         if cycle_noise < 0 or cycle_pool < 1:
             raise ConfigError(f"trainer.cycle_noise={cycle_noise}, trainer.cycle_pool={cycle_pool}: need "
                               "cycle_noise >= 0 and cycle_pool >= 1 (1: the paper's pixel-wise cycle loss)")
+        if speckled_negatives < 0:
+            raise ConfigError(f"trainer.speckled_negatives={speckled_negatives}: need a noise level >= 0 (0: off)")
         self.lambda_a, self.lambda_b = lambda_a, lambda_b
         self.cycle_noise, self.cycle_pool = cycle_noise, cycle_pool
+        self.speckled_negatives = speckled_negatives
         self.lambda_identity = lambda_identity if self.in_channels == self.out_channels else 0.0
         self.G_A = self.build_generator(self.in_channels, self.out_channels)
         self.G_B = self.build_generator(self.out_channels, self.in_channels)
@@ -90,7 +100,7 @@ class CycleGANTrainer(Trainer):
         self.set_requires_grad([self.D_A, self.D_B], True)
         self.optimizers["D"].zero_grad(set_to_none=True)
         with self.autocast():
-            losses["D_A"] = self._d_loss("D_A", real_b, self.pool_b.query(fake_b))
+            losses["D_A"] = self._d_loss("D_A", real_b, self.pool_b.query(fake_b), self.speckled(real_b))
             losses["D_B"] = self._d_loss("D_B", real_a, self.pool_a.query(fake_a))
         self.backward(losses["D_A"] + losses["D_B"])
         self.update("D")
@@ -108,9 +118,19 @@ class CycleGANTrainer(Trainer):
             reconstructed, real = (F.avg_pool2d(x, self.cycle_pool, ceil_mode=True) for x in (reconstructed, real))
         return F.l1_loss(reconstructed, real)
 
-    def _d_loss(self, name: str, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    def speckled(self, real: torch.Tensor) -> torch.Tensor | None:
+        """Real images with per-pixel noise, as extra fakes for their discriminator; None when that is off."""
+        if self.speckled_negatives <= 0:
+            return None
+        level = torch.rand(len(real), 1, 1, 1, device=real.device) * 0.75 + 0.25
+        return (real + torch.randn_like(real) * level * self.speckled_negatives).clamp(-1, 1)
+
+    def _d_loss(self, name: str, real: torch.Tensor, fake: torch.Tensor,
+                speckled: torch.Tensor | None = None) -> torch.Tensor:
         loss_real = self.gan_loss(self.call(name, real), True)
         loss_fake = self.gan_loss(self.call(name, fake), False)
+        if speckled is not None:
+            loss_fake = loss_fake + self.gan_loss(self.call(name, speckled), False)
         penalty = self.gan_loss.penalty(lambda x: self.call(name, x), real, fake)
         return (loss_real + loss_fake + penalty) * 0.5  # halved with the critic's terms: lambda_gp relative to them
 

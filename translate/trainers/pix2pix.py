@@ -22,9 +22,10 @@ class Pix2PixTrainer(Trainer):
     """
 
     def __init__(
-        self, config: dict[str, Any], device: torch.device | str, *, lambda_l1: float = 100.0, tv_weight: float = 0.0
+        self, config: dict[str, Any], device: torch.device | str, *, lambda_l1: float = 100.0, tv_weight: float = 0.0,
+        tv_cap: float = 0.0,
     ) -> None:
-        super().__init__(config, device, tv_weight=tv_weight)
+        super().__init__(config, device, tv_weight=tv_weight, tv_cap=tv_cap)
         if config["data"]["layout"] == "unpaired":
             raise ConfigError(
                 f"pix2pix learns from aligned pairs, but style '{config.get('style') or 'this data'}' is unpaired "
