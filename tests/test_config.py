@@ -117,6 +117,7 @@ def test_a_style_can_hold_settings_for_one_model(monkeypatch, tmp_path):
     paper = cfg.resolve("cyclegan", "shinkai", preset="paper")  # the papers' held-out size and upsampling back
     assert (paper["data"]["test_size"], paper["generator"]["upsample"]) == (0, "transpose")
     assert paper["trainer"]["tv_weight"] == 0 and cfg.resolve("cyclegan", "shinkai")["trainer"]["tv_weight"] > 0
+    assert paper["trainer"]["speckled_negatives"] == 0 < cyclegan["trainer"]["speckled_negatives"]
     assert cfg.resolve("cyclegan", "shinkai", preset="paper")["generator"]["n_blocks"] == 9  # after the style's
     assert cfg.resolve("cyclegan", "shinkai", preset="paper")["train"]["epochs"] == 0
     assert cfg.resolve("cartoongan", "shinkai", assignments=["train.epochs=3"])["train"]["epochs"] == 3
