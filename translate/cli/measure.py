@@ -16,9 +16,15 @@ from translate.errors import TranslateError
 @click.argument("runs", nargs=-1, required=True, metavar="RUN...")
 @click.option("--style", "-s", help="Score on this style's test data (default: each run's own; coloring for baselines).")
 @click.option("--data", "data_root", type=click.Path(), help="Score on your own data folder (paired test split).")
+@click.option("--photos", type=click.Path(), metavar="DIR",
+              help="Score on your own photographs, which have no ground truth: proxies of the look (colourfulness, "
+                   "palette flatness, outlines, edge sharpness, content kept) for photos, outputs and Shinkai "
+                   "renderings.")
 @click.option("--split", default="test", show_default=True, help="Which split of the data.")
-@click.option("--limit", default=100, show_default=True, help="Score the first N images of the split.")
-@click.option("--size", type=int, help="Image size in pixels (default: the run's or style's held-out size, data.test_size, else its crop size).")
+@click.option("--limit", default=100, show_default=True, help="Score the first N images of the split (or photos).")
+@click.option("--size", type=int,
+              help="Image size in pixels (default: the run's or style's held-out size, data.test_size, else its crop "
+                   "size); with --photos, the long side larger photos are scaled down to (default 512).")
 @click.option("--batch-size", default=8, show_default=True)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
 @test_mode_option
@@ -31,6 +37,7 @@ def eval_command(
     runs: tuple[str, ...],
     style: str | None,
     data_root: str | None,
+    photos: str | None,
     split: str,
     limit: int,
     size: int | None,
@@ -49,6 +56,10 @@ def eval_command(
     over the truth's: 1.0 as smooth as the truth, goal <= 1.5); FCN-score (labels2photo), line F-score (coloring)
     and style score (shinkai) where they apply; FID/KID when Inception weights are on this machine. Several
     RUNs make one table; the JSON is one report, or a list of them for several RUNs.
+
+    With --photos DIR: `translate eval scenes-shinkai --photos DIR` runs the model on your photographs at their own
+    size and reports, for the photos, the outputs and the scenes world's true Shinkai renderings: colourfulness,
+    palette flatness, outline density, edge sharpness and content kept (edges of the photo the output keeps).
     """
     from translate.device import choose_device
     from translate.evaluation.evaluate import evaluate_run
@@ -59,18 +70,32 @@ def eval_command(
     setup_logging(quiet)
     if out:
         check_output_file(out, overwrite, example="report.json")  # before the scoring, which takes a while
-    reports = [
-        evaluate_run(run, style, data_root, split=split, limit=limit, size=size, batch_size=batch_size,
-                     device=choose_device(device), test_mode=test_mode, inception=inception, progress=not quiet)
-        for run in runs
-    ]
+    if photos is not None:
+        from translate.evaluation.photos import evaluate_photos
+        from translate.evaluation.report import format_photo_table
+
+        clash = [flag for flag, value in (("--style", style), ("--data", data_root), ("--inception", inception))
+                 if value]
+        if clash:  # the two kinds of report have nothing in common to put in one table
+            raise TranslateError(f"--photos does not combine with {' or '.join(clash)}: --photos scores photographs "
+                                 f"without ground truth, {' and '.join(clash)} a paired test split; run two commands")
+        reports = [evaluate_photos(run, photos, size=size, limit=limit, device=choose_device(device),
+                                   test_mode=test_mode, progress=not quiet) for run in runs]
+        format_reports: Any = format_photo_table
+    else:
+        reports = [
+            evaluate_run(run, style, data_root, split=split, limit=limit, size=size, batch_size=batch_size,
+                         device=choose_device(device), test_mode=test_mode, inception=inception, progress=not quiet)
+            for run in runs
+        ]
+        format_reports = format_table
     result: Any = reports[0] if len(reports) == 1 else reports
     if out:
         write_json(out, result)
     if as_json:
         click.echo(json.dumps(result, indent=2))
     else:
-        click.echo(format_table(reports))
+        click.echo(format_reports(reports))
         if out:
             click.echo(f"wrote {out}")
 

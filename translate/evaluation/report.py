@@ -110,3 +110,37 @@ def _judge_line(what: str, part: dict[str, Any], key: str, label: str) -> str:
     heldout = (judge.get("heldout") or {}).get(key)
     return (f"{what + ': ' if what else ''}{label} {fmt(heldout, 3)} on its own held-out scenes at "
             f"{part['judge_size']} px (judge {judge['key']}, trained in {judge['train_seconds']} s)")
+
+
+PROXY_LABELS = {"colourfulness": "colourfulness", "palette_flatness": "palette flatness",
+                "outline_density": "outline density", "edge_sharpness": "edge sharpness",
+                "content_kept": "content kept"}
+PROXY_DIGITS = {"colourfulness": 1}  # on a 0-255 scale; the others are shares and ratios of 0-1
+
+
+def format_photo_table(reports: list[dict[str, Any]] | dict[str, Any]) -> str:
+    """Photo reports (`evaluate_photos`) as a text table: a row per proxy; columns the photos (input), each model's
+    outputs, and the scenes world's Shinkai renderings; then what each proxy is."""
+    reports = [reports] if isinstance(reports, dict) else list(reports)
+    first = reports[0]
+    scaled = f", {first['scaled_down']} scaled down" if first["scaled_down"] else ""
+    skipped = f", {len(first['skipped'])} unreadable skipped" if first["skipped"] else ""
+    modes = "; ".join(f"{r['name']} ({r['test_mode']} mode)" if r.get("test_mode") else r["name"] for r in reports)
+    lines = [f"photos: {first['photos']}, {first['n_photos']} photo{'s' * (first['n_photos'] != 1)} at their own "
+             f"size (long side at most {first['max_side']} px{scaled}){skipped}; model {modes}"]
+    outputs = ["output"] if len(reports) == 1 else [r["name"] for r in reports]
+    headers = ["proxy", "input", *outputs, "renderings"]
+    rows = []
+    for name, label in PROXY_LABELS.items():
+        digits = PROXY_DIGITS.get(name, 4)
+        values = first["proxies"][name]
+        rows.append([label, fmt(values["input"], digits),
+                     *[fmt(r["proxies"][name]["output"], digits) for r in reports],
+                     fmt(values["renderings"], digits)])
+    widths = [max(len(row[i]) for row in [headers, *rows]) for i in range(len(headers))]
+    for row in [headers, *rows]:
+        lines.append("  ".join(c.ljust(widths[i]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(row)))
+    lines.append(f"renderings: {first['n_renderings']} {first['renderings_of']}, the look a Shinkai model reaches "
+                 "for; an output moving from input toward them is translating")
+    lines += [f"{PROXY_LABELS[name]}: {text}" for name, text in first["definitions"].items()]
+    return "\n".join(lines)
