@@ -199,19 +199,21 @@ def test_cyclegan_cycle_noise_reaches_only_the_way_back():
 
 
 def test_cyclegan_speckled_negatives_are_noisy_targets_shown_to_d_a_as_fakes():
-    trainer = build_trainer(tiny_config("cyclegan", "shinkai", "trainer.speckled_negatives=0.2"), torch.device("cpu"))
+    noisy = tiny_config("cyclegan", "shinkai", "trainer.speckled_negatives=0.2", "trainer.speckle=noise")
+    off = tiny_config("cyclegan", "shinkai", "trainer.speckled_negatives=0")  # the shinkai default has them on
+    trainer = build_trainer(noisy, torch.device("cpu"))
     real, photo = torch.zeros(64, 3, 8, 8), torch.rand(64, 3, 8, 8)
     noise = (trainer.speckled(real, photo) - real).flatten(1).std(1)
     assert 0.2 * 0.25 * 0.8 < float(noise.min()) and float(noise.max()) < 0.2 * 1.2  # drawn per image, up to 0.2
-    assert build_trainer(tiny_config("cyclegan", "shinkai"), torch.device("cpu")).speckled(real, photo) is None
+    assert build_trainer(off, torch.device("cpu")).speckled(real, photo) is None
     textured = build_trainer(tiny_config("cyclegan", "shinkai", "trainer.speckled_negatives=0.2",
                                          "trainer.speckle=photo"), torch.device("cpu"))
     flat_photo = torch.full_like(photo, 0.3)
     flat_photo[..., 2, 2] = 0.9  # one bright pixel: its texture is a spot there and nothing far from it
     spot = textured.speckled(real, flat_photo)
     assert float(spot[..., 2, 2].amin()) > 0 and float(spot[..., 6:, 6:].abs().amax()) < 1e-6
-    _, plain = run_steps(tiny_config("cyclegan", "shinkai"), steps=1)
-    _, history = run_steps(tiny_config("cyclegan", "shinkai", "trainer.speckled_negatives=0.2"), steps=1)
+    _, plain = run_steps(off, steps=1)
+    _, history = run_steps(noisy, steps=1)
     assert history[0]["D_A"] > plain[0]["D_A"] and history[0]["D_B"] == plain[0]["D_B"]  # one more term, D_A's
     with pytest.raises(ConfigError, match=r"trainer.speckled_negatives=-0.1: need a noise level >= 0"):
         build_trainer(tiny_config("cyclegan", "shinkai", "trainer.speckled_negatives=-0.1"), torch.device("cpu"))
