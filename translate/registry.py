@@ -166,6 +166,7 @@ PART_MODULES = (
     "translate.models.losses",
     "translate.trainers",
     "translate.data.datasets",
+    "translate.data.mixed",
     "translate.styles",
 )
 _parts_loaded = False

@@ -15,7 +15,7 @@ CHANGED = {"direction": "BtoA", "load_size": 24, "crop_size": 16, "test_size": 2
            "out_channels": 1}
 
 # [data] keys that are not image options: what build_dataset reads itself, and what other parts read.
-READ_BY_BUILD_DATASET = {"root", "layout", "task", "n_train", "n_test", "seed", "on_error"}
+READ_BY_BUILD_DATASET = {"root", "root_a", "root_b", "layout", "task", "n_train", "n_test", "seed", "on_error"}
 READ_ELSEWHERE = {"channel_order": "the trainers and Translator", "workers": "the training loop's DataLoader"}
 
 
@@ -63,14 +63,15 @@ def test_crops_to_train_on_and_whole_images_held_out(kind, ab_root):
     assert untold[0]["A"].shape[-2:] == (16, 16)
 
 
-@pytest.mark.parametrize("name", ["paired", "unpaired", "scenes"])
+@pytest.mark.parametrize("name", ["paired", "unpaired", "scenes", "mixed"])
 def test_a_bad_direction_is_one_clear_error(name, ab_root, unpaired_root):
-    where = {"paired": {"root": str(ab_root)}, "unpaired": {"root": str(unpaired_root)}, "scenes": {}}[name]
+    where = {"paired": {"root": str(ab_root)}, "unpaired": {"root": str(unpaired_root)}, "scenes": {},
+             "mixed": {"root_a": str(ab_root / "train")}}[name]
     with pytest.raises(DataError, match="^direction 'sideways' is not AtoB or BtoA$"):
         translate.create("dataset", name, direction="sideways", **where)
 
 
-@pytest.mark.parametrize("name", ["paired", "unpaired", "scenes"])
+@pytest.mark.parametrize("name", ["paired", "unpaired", "scenes", "mixed"])
 def test_the_registry_lists_and_checks_the_options(name):
     entry = DATASETS.entry(name)
     assert set(OPTION_NAMES) <= set(entry.keywords())

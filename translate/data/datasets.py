@@ -58,7 +58,8 @@ class SceneDataset(EpochRandomness, Dataset):
     def __len__(self) -> int:
         return self.n
 
-    def _scene(self, index: int, side: str) -> scenes.Scene:
+    def scene(self, index: int, side: str) -> scenes.Scene:
+        """Scene `index` of this split; side "A" or "B" of an unpaired training split ("" when paired)."""
         key = (index, side)
         scene = self._cache.get(key)
         if scene is None:
@@ -72,11 +73,11 @@ class SceneDataset(EpochRandomness, Dataset):
         rng = self.item_rng(index)
         if self.unpaired:
             index_b = rng.randrange(self.n)
-            scene_a, scene_b = self._scene(index, "A"), self._scene(index_b, "B")
+            scene_a, scene_b = self.scene(index, "A"), self.scene(index_b, "B")
             params_a, params_b = self.jitter.sample(rng), self.jitter.sample(rng)
         else:
             index_b = index
-            scene_a = scene_b = self._scene(index, "")
+            scene_a = scene_b = self.scene(index, "")
             params_a = params_b = self.jitter.sample(rng)
         item = {
             "A": to_tensor(self.jitter(to_mode(scene_a.image(self.source), self.options.in_channels), params_a)),
@@ -97,6 +98,12 @@ def build_dataset(data: dict[str, Any], split: str = "train", train: bool | None
     `train` (jitter and flip on) defaults to `split == "train"`.
     """
     options = image_keywords(data, split == "train" if train is None else train)
+    photos = {"root_a": data.get("root_a", ""), "root_b": data.get("root_b", "")}
+    if data["root"] and any(photos.values()) and split == "train":
+        raise ConfigError(
+            "data.root_a and data.root_b replace a side of the scenes world, but data.root is set too: put those "
+            "photos in ROOT/trainA/ (or trainB/) and drop root_a/root_b, or leave data.root empty"
+        )
     if data["root"]:
         # An unpaired set's test split may be paired (photo | true rendering): prefer that for scoring.
         if data["layout"] == "unpaired" and split != "train":
@@ -108,8 +115,22 @@ def build_dataset(data: dict[str, Any], split: str = "train", train: bool | None
         return folder(data["root"], split, on_error=data["on_error"], **options)
     if not data["task"]:
         raise ConfigError("no data: set data.root (or --data DIR) to a folder, or data.task to a scenes-world task")
+    if any(photos.values()) and split == "train" and options["train"]:
+        from translate.data.mixed import MixedDataset  # here, not at the top: mixed builds on SceneDataset
+
+        return MixedDataset(data["task"], **photos, n=data["n_train"], seed=data["seed"], on_error=data["on_error"],
+                            **options)
+    # Photos or not, the held-out split is the world's paired test scenes: held-out L1 and eval keep their meaning.
     n = data["n_train"] if split == "train" else data["n_test"]
     return SceneDataset(data["task"], split, n=n, seed=data["seed"], **options)
+
+
+def describe_data(data: dict[str, Any], train_set: Dataset | None = None) -> str:
+    """Where a run's data comes from, in a few words, for the log and the run's config.toml."""
+    describe = getattr(train_set, "describe", None)
+    if callable(describe):
+        return str(describe())
+    return data["root"] or f"scenes world '{data['task']}'"
 
 
 def build_split(data: dict[str, Any], split: str) -> Dataset:

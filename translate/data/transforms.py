@@ -129,29 +129,55 @@ class Jitter:
     """The pix2pix augmentation: resize to load_size, random crop to crop_size, random horizontal flip.
 
     With `train=False` it resizes straight to crop_size and never flips (the reference's test setting).
+    `keep_aspect` is for photographs of any shape and size: the short side is resized to load_size (the long
+    one in proportion) instead of squashing the image to a square, and the crop may fall anywhere along the
+    long side; held out, the short side goes to crop_size and the centre square is kept.
     """
 
     load_size: int = 286
     crop_size: int = 256
     flip: bool = True
     train: bool = True
+    keep_aspect: bool = False
 
-    def sample(self, rng: random.Random | None = None) -> tuple[int, int, bool]:
-        """Draw one crop offset and flip, to apply identically to both images of a pair."""
+    def loaded_size(self, size: tuple[int, int]) -> tuple[int, int]:
+        """(width, height) an image of `size` is resized to before the crop."""
+        if not self.keep_aspect:
+            return self.load_size, self.load_size
+        return short_side_size(size, self.load_size)
+
+    def sample(self, rng: random.Random | None = None, size: tuple[int, int] | None = None) -> tuple[int, int, bool]:
+        """Draw one crop offset and flip, to apply identically to both images of a pair.
+
+        `size` (width, height) is the image's, needed with `keep_aspect`: its crops have more room along the long side.
+        """
         rng = rng or random
         if not self.train:
             return 0, 0, False
-        room = self.load_size - self.crop_size
-        return rng.randint(0, room), rng.randint(0, room), self.flip and rng.random() < 0.5
+        width, height = self.loaded_size(size) if size else (self.load_size, self.load_size)
+        return (rng.randint(0, width - self.crop_size), rng.randint(0, height - self.crop_size),
+                self.flip and rng.random() < 0.5)
 
     def __call__(self, image: Image.Image, params: tuple[int, int, bool]) -> Image.Image:
         x, y, flip = params
         if not self.train:
+            if self.keep_aspect:
+                image = image.resize(short_side_size(image.size, self.crop_size), Image.Resampling.BICUBIC)
+                left, top = (image.width - self.crop_size) // 2, (image.height - self.crop_size) // 2
+                return image.crop((left, top, left + self.crop_size, top + self.crop_size))
             return image.resize((self.crop_size, self.crop_size), Image.Resampling.BICUBIC)
-        if image.size != (self.load_size, self.load_size):
-            image = image.resize((self.load_size, self.load_size), Image.Resampling.BICUBIC)
+        size = self.loaded_size(image.size)
+        if image.size != size:
+            image = image.resize(size, Image.Resampling.BICUBIC)
         image = image.crop((x, y, x + self.crop_size, y + self.crop_size))
         return image.transpose(Image.Transpose.FLIP_LEFT_RIGHT) if flip else image
+
+
+def short_side_size(size: tuple[int, int], short: int) -> tuple[int, int]:
+    """(width, height) of an image of `size` resized so that its short side is `short`, its shape kept."""
+    width, height = size
+    scale = short / min(width, height)
+    return max(short, round(width * scale)), max(short, round(height * scale))
 
 
 def to_tensor(image: Image.Image) -> torch.Tensor:

@@ -31,7 +31,7 @@ from torch.utils.data import DataLoader
 from translate import device as devices
 from translate import levers
 from translate.config import DEFAULTS, RESUMES, check_for_training, from_run
-from translate.data.datasets import build_split
+from translate.data.datasets import build_split, describe_data
 from translate.data.options import held_out_size
 from translate.data.prefetch import batches_ahead, spare_cores
 from translate.errors import CheckpointError, ConfigError, TrainingError
@@ -389,7 +389,7 @@ class Run:
 
     def _data_line(self) -> str:
         data = self.config["data"]
-        where = data["root"] or f"scenes world '{data['task']}'"
+        where = describe_data(data, self.train_set)
         ahead = "made ahead on a spare core" if spare_cores() else "made in turn (no spare core)"
         held_out = held_out_size(data)
         size = f"{data['crop_size']} px" if held_out == data["crop_size"] else \
@@ -405,7 +405,8 @@ class Run:
         header = [f"written by 'translate train' on {datetime.now(timezone.utc).isoformat(timespec='seconds')}",
                   f"ran on: {devices.describe(self.device, self.dtype, self.channels_last)}"
                   + (f" x {self.world.size} processes" if self.world.enabled else ""),
-                  f"levers: {self.levers.line()}"]
+                  f"levers: {self.levers.line()}",
+                  f"data: {describe_data(self.config['data'], self.train_set)}"]
         for table, values in self.trainer.resolved.items():
             for key, value in values.items():
                 if key in DEFAULTS.get(table, {}):
