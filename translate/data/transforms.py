@@ -129,9 +129,9 @@ class Jitter:
     """The pix2pix augmentation: resize to load_size, random crop to crop_size, random horizontal flip.
 
     With `train=False` it resizes straight to crop_size and never flips (the reference's test setting).
-    `keep_aspect` is for photographs of any shape and size: the short side is resized to load_size (the long
-    one in proportion) instead of squashing the image to a square, and the crop may fall anywhere along the
-    long side; held out, the short side goes to crop_size and the centre square is kept.
+    `keep_aspect` is for training on photographs of any shape and size: the short side is resized to load_size
+    (the long one in proportion) instead of squashing the image to a square, and the crop may fall anywhere along
+    the long side.
     """
 
     load_size: int = 286
@@ -161,10 +161,6 @@ class Jitter:
     def __call__(self, image: Image.Image, params: tuple[int, int, bool]) -> Image.Image:
         x, y, flip = params
         if not self.train:
-            if self.keep_aspect:
-                image = image.resize(short_side_size(image.size, self.crop_size), Image.Resampling.BICUBIC)
-                left, top = (image.width - self.crop_size) // 2, (image.height - self.crop_size) // 2
-                return image.crop((left, top, left + self.crop_size, top + self.crop_size))
             return image.resize((self.crop_size, self.crop_size), Image.Resampling.BICUBIC)
         size = self.loaded_size(image.size)
         if image.size != size:

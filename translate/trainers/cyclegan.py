@@ -37,7 +37,7 @@ class CycleGANTrainer(Trainer):
     deviation drawn per image between a quarter of the value and the value) are shown to D_A as fakes too, so
     faint speckle on a flat region costs G_A with the discriminator. `speckle` says what it is: "noise",
     per-pixel Gaussian noise, or "photo", the fine texture of the batch's own source images (each minus its
-    3 x 3 mean), which is the very signal G_A hides.
+    3 x 3 mean), which is the very signal G_A hides; where source and target differ in shape (grey -> RGB), noise.
     """
 
     def __init__(
