@@ -88,11 +88,12 @@ def test_the_held_out_split_stays_the_worlds_paired_test_scenes(photos):
 
 
 def test_a_missing_or_empty_folder_is_one_line_naming_the_key(tmp_path):
-    with pytest.raises(DataError, match=r"^data.root_a = '.*nowhere': no such folder; point data.root_a at"):
+    with pytest.raises(DataError, match=r"^data.root_a = '.*nowhere': no such folder; give a folder of photographs \("):
         build_dataset(shinkai_data(root_a=str(tmp_path / "nowhere")), "train")
     (tmp_path / "empty").mkdir()
     (tmp_path / "empty" / "readme.txt").write_text("no photos yet")
-    with pytest.raises(DataError, match=r"^data.root_b = '.*empty' holds no images \(.*jpg.*\); add photos") as error:
+    empty = r"^data.root_b = '.*empty': the folder holds no image files \(.*jpg.*\); put photographs in it"
+    with pytest.raises(DataError, match=empty) as error:
         build_dataset(shinkai_data(root_b=str(tmp_path / "empty")), "train")
     assert "\n" not in str(error.value)
 

@@ -143,6 +143,16 @@ def test_resize_upsampling_keeps_the_parameters_and_has_no_checkerboard(name: st
         translate.create("generator", name, upsample="bilinear")
 
 
+def test_unet_resize_upsampling_drops_every_transposed_conv() -> None:
+    transpose = translate.create("generator", "unet", width=4, image_size=32)
+    resize = translate.create("generator", "unet", width=4, image_size=32, upsample="resize")
+    assert sum(isinstance(m, nn.ConvTranspose2d) for m in transpose.modules()) == 5
+    assert not any(isinstance(m, nn.ConvTranspose2d) for m in resize.modules())
+    assert resize(torch.rand(1, 3, 32, 32) * 2 - 1).shape == (1, 3, 32, 32)
+    with pytest.raises(TranslateError, match="upsample"):
+        translate.create("generator", "unet", upsample="bilinear")
+
+
 def test_bad_norm_is_a_translate_error() -> None:
     with pytest.raises(TranslateError, match="instance"):
         translate.create("generator", "resnet", norm="group")

@@ -217,8 +217,35 @@ def test_cyclegan_speckled_negatives_are_noisy_targets_shown_to_d_a_as_fakes():
     assert history[0]["D_A"] > plain[0]["D_A"] and history[0]["D_B"] == plain[0]["D_B"]  # one more term, D_A's
     with pytest.raises(ConfigError, match=r"trainer.speckled_negatives=-0.1: need a noise level >= 0"):
         build_trainer(tiny_config("cyclegan", "shinkai", "trainer.speckled_negatives=-0.1"), torch.device("cpu"))
-    with pytest.raises(ConfigError, match=r"trainer.speckle='dots': choose one of 'noise', 'photo'"):
+    with pytest.raises(ConfigError, match=r"trainer.speckle='dots': choose one of 'noise', 'photo', 'colour'"):
         build_trainer(tiny_config("cyclegan", "shinkai", "trainer.speckle=dots"), torch.device("cpu"))
+
+
+def test_colour_speckle_is_the_photo_texture_with_its_channels_mixed():
+    photo = torch.zeros(8, 3, 8, 8)
+    photo[..., 2, 2] = 0.9  # the same grey spot in every channel
+    real = torch.zeros(8, 3, 8, 8)
+    grey = build_trainer(tiny_config("cyclegan", "shinkai", "trainer.speckle=photo"), torch.device("cpu"))
+    colour = build_trainer(tiny_config("cyclegan", "shinkai", "trainer.speckle=colour"), torch.device("cpu"))
+    torch.manual_seed(0)
+    spots = grey.speckled(real, photo)[..., 2, 2], colour.speckled(real, photo)[..., 2, 2]
+    assert float(spots[0].std(1).max()) < 1e-6  # grey texture stays grey
+    assert float(spots[1].std(1).min()) > 1e-3  # mixed: a coloured spot, a different colour per image
+    assert float(colour.speckled(real, photo)[..., 6:, 6:].abs().amax()) < 1e-6  # and nowhere else
+
+
+@pytest.mark.parametrize("model, style, name", [("cartoongan", "shinkai", "D_smooth"), ("pix2pix", "coloring", "D_fake")])
+def test_speckled_negatives_add_a_fake_term_to_every_trainers_discriminator(model, style, name):
+    _, plain = run_steps(tiny_config(model, style, "trainer.speckled_negatives=0"), steps=1)
+    _, history = run_steps(tiny_config(model, style, "trainer.speckled_negatives=0.2", "trainer.speckle=photo"),
+                           steps=1)
+    assert history[0][name] > plain[0][name]
+    if model == "pix2pix":  # photo (RGB) -> page (grey): the photo's texture, its channels averaged
+        trainer = build_trainer(tiny_config(model, style, "trainer.speckled_negatives=0.2", "trainer.speckle=photo"),
+                                torch.device("cpu"))
+        photo = torch.zeros(2, 3, 8, 8)
+        photo[:, 0, 2, 2] = 0.9
+        assert trainer.speckled(torch.zeros(2, 1, 8, 8), photo).shape == (2, 1, 8, 8)
 
 
 def test_cyclegan_bad_cycle_settings_name_the_keys():

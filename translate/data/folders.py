@@ -19,7 +19,7 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from translate.data.options import ImageOptions, takes_image_options
-from translate.data.transforms import Jitter, is_image_file, open_image, split_ab, to_mode, to_tensor
+from translate.data.transforms import IMAGE_EXTENSIONS, Jitter, is_image_file, open_image, split_ab, to_mode, to_tensor
 from translate.errors import DataError
 
 log = logging.getLogger("translate")
@@ -32,6 +32,25 @@ def list_images(folder: str | os.PathLike[str], recursive: bool = True) -> list[
         return []
     walk = folder.rglob("*") if recursive else folder.iterdir()
     return sorted(p for p in walk if p.is_file() and is_image_file(p) and not p.name.startswith("."))
+
+
+def photo_files(path: str | os.PathLike[str], given: str) -> list[Path]:
+    """The image files at `path`: a folder, searched recursively, or one image file; sorted. A missing path or one
+    without images is a one-line DataError that starts with `given` (how the user named the path, e.g.
+    "--photos x" or "data.root_a = 'x'") and says what to give instead."""
+    path = Path(path).expanduser()
+    kinds = ", ".join(sorted(e.lstrip(".") for e in IMAGE_EXTENSIONS))
+    if not path.exists():
+        raise DataError(f"{given}: no such folder; give a folder of photographs ({kinds})")
+    if path.is_file():
+        if not is_image_file(path):
+            raise DataError(f"{given}: not an image file ({kinds}); give a folder of photographs or one image")
+        return [path]
+    files = list_images(path)
+    if not files:
+        raise DataError(f"{given}: the folder holds no image files ({kinds}, searched recursively); put "
+                        "photographs in it or give the folder that has them")
+    return files
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,10 @@ from PIL import Image, ImageOps
 
 from translate.data import scenes
 from translate.data.datasets import SceneDataset
-from translate.data.folders import SafeImageDataset, list_images
+from translate.data.folders import SafeImageDataset, photo_files
 from translate.data.options import ImageOptions, takes_image_options
-from translate.data.transforms import IMAGE_EXTENSIONS, Jitter, opened_image, short_side_size, to_mode, to_tensor
-from translate.errors import ConfigError, DataError, unknown_message
+from translate.data.transforms import Jitter, opened_image, short_side_size, to_mode, to_tensor
+from translate.errors import ConfigError, unknown_message
 from translate.registry import DATASETS
 
 # Decoded photos are kept, at the short side the crops are cut from, while they fit in this many bytes: a
@@ -37,18 +37,6 @@ class Side:
     key: str = ""  # the config key that named the folder (data.root_a), when it is one
     folder: Path | None = None
     files: tuple[Path, ...] = ()
-
-
-def photo_files(folder: str, key: str) -> tuple[Path, ...]:
-    """The images under `folder` (recursively), or a one-line DataError naming `key` when there are none."""
-    path = Path(folder).expanduser()
-    if not path.is_dir():
-        raise DataError(f"{key} = '{folder}': no such folder; point {key} at a folder of photos (JPEG, PNG...)")
-    files = tuple(list_images(path))
-    if not files:
-        kinds = ", ".join(sorted(e.lstrip(".") for e in IMAGE_EXTENSIONS))
-        raise DataError(f"{key} = '{folder}' holds no images ({kinds}); add photos to it or point {key} elsewhere")
-    return files
 
 
 def read_photo(path: Path, short_side: int, channels: int) -> Image.Image:
@@ -95,7 +83,7 @@ class MixedDataset(SafeImageDataset):
                 "use data.task = 'photo2shinkai', or data.root for folders of pairs"
             )
         sides = [
-            Side(letter, kind, key, Path(root), photo_files(root, key)) if root else Side(letter, kind)
+            Side(letter, kind, key, Path(root), tuple(photo_files(root, f"{key} = '{root}'"))) if root else Side(letter, kind)
             for letter, kind, key, root in (("A", spec.source, "data.root_a", root_a),
                                             ("B", spec.target, "data.root_b", root_b))
         ]

@@ -26,8 +26,8 @@ from PIL import Image
 from tqdm import tqdm
 
 from translate.data import scenes
-from translate.data.folders import list_images
-from translate.data.transforms import IMAGE_EXTENSIONS, is_image_file, open_image, to_image, to_mode, to_tensor
+from translate.data.folders import photo_files
+from translate.data.transforms import open_image, to_image, to_mode, to_tensor
 from translate.errors import DataError, TranslateError
 from translate.evaluation import photo_proxies as proxies
 from translate.evaluation.evaluate import resolve_model
@@ -61,24 +61,6 @@ DEFINITIONS = {
 # ------------------------------------------------------------------------------------------------ photos
 
 
-def photo_files(photos: str | Path) -> list[Path]:
-    """The image files a --photos path names (a folder, searched recursively, or one image file), sorted; a
-    missing path or one without images is a one-line error saying what to give instead."""
-    path = Path(photos)
-    if not path.exists():
-        raise DataError(f"--photos {path}: no such folder; give a folder of photographs (JPEG, PNG, ...)")
-    if path.is_file():
-        if not is_image_file(path):
-            raise DataError(f"--photos {path}: not an image file ({', '.join(sorted(IMAGE_EXTENSIONS))}); "
-                            "give a folder of photographs or one image")
-        return [path]
-    files = list_images(path)
-    if not files:
-        raise DataError(f"--photos {path}: the folder holds no image files ({', '.join(sorted(IMAGE_EXTENSIONS))}, "
-                        "searched recursively); put photographs in it or give the folder that has them")
-    return files
-
-
 def fit(image: Image.Image, max_side: int) -> Image.Image:
     """`image` scaled down (aspect kept, Lanczos) so that its long side is at most `max_side`; smaller ones as
     they are: a model runs at the photo's own size where that is affordable."""
@@ -105,7 +87,7 @@ def read_photos(photos: str | Path, limit: int, max_side: int) -> tuple[list[Pho
     Unreadable files are skipped (and named in a warning) as `translate predict` skips them; when none can be
     read, one error names the first few and their reasons.
     """
-    files = photo_files(photos)
+    files = photo_files(photos, f"--photos {photos}")
     read: list[Photo] = []
     skipped: list[tuple[str, str]] = []
     for file in files:

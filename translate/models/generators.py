@@ -12,7 +12,7 @@ from torch import nn
 
 from translate.errors import ConfigError
 from translate.models.base import Generator
-from translate.models.layers import init_weights, norm_layer, upsample_layer, uses_bias
+from translate.models.layers import UPSAMPLES, check_choice, init_weights, norm_layer, upsample_layer, uses_bias
 from translate.registry import GENERATORS
 
 
@@ -38,6 +38,8 @@ class UNetGenerator(Generator):
     outermost ends in tanh. The skip carries the encoder's LeakyReLU output, as the reference's in-place
     activation makes it. Parameter for parameter the reference's UnetGenerator, registered in the same order
     (which `translate.zoo.importers` relies on). `depth` defaults to log2(image_size), rounded down.
+    `upsample="resize"` swaps each transposed conv for nearest resize + 3x3 conv (no checkerboard; the published
+    weights need "transpose").
     """
 
     def __init__(
@@ -50,10 +52,12 @@ class UNetGenerator(Generator):
         norm: str = "batch",
         dropout: bool = True,
         skips: bool = True,
+        upsample: str = "transpose",
         init: str = "normal",
         init_gain: float = 0.02,
     ) -> None:
         super().__init__()
+        check_choice("upsample", upsample, UPSAMPLES)
         depth = unet_depth(depth, image_size)
         bias = uses_bias(norm)
         self.depth = depth
@@ -78,8 +82,10 @@ class UNetGenerator(Generator):
             innermost, outermost = i == depth - 1, i == 0
             channels_in = inner[i] if innermost or not skips else 2 * inner[i]
             channels_out = out_channels if outermost else outer[i]
-            layers = [nn.ReLU(), nn.ConvTranspose2d(channels_in, channels_out, 4, stride=2, padding=1,
-                                                    bias=bias or outermost)]
+            up_bias = bias or outermost
+            up = (nn.ConvTranspose2d(channels_in, channels_out, 4, stride=2, padding=1, bias=up_bias)
+                  if upsample == "transpose" else upsample_layer(channels_in, channels_out, upsample, up_bias))
+            layers = [nn.ReLU(), up]
             if outermost:
                 layers.append(nn.Tanh())
             else:

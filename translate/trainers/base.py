@@ -11,12 +11,16 @@ import contextlib
 from typing import Any, Callable, Iterator
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from translate.config import build_generator
 from translate.errors import ConfigError
 from translate.models.losses import total_variation
 from translate.registry import TRAINERS, create, registry
+
+
+SPECKLES = ("noise", "photo", "colour")  # what `speckled_negatives` adds to real targets
 
 
 class Trainer:
@@ -27,11 +31,16 @@ class Trainer:
     """
 
     def __init__(self, config: dict[str, Any], device: torch.device | str, *, tv_weight: float = 0.0,
-                 tv_cap: float = 0.0) -> None:
+                 tv_cap: float = 0.0, speckled_negatives: float = 0.0, speckle: str = "noise") -> None:
         if tv_weight < 0 or tv_cap < 0:
             raise ConfigError(f"trainer.tv_weight={tv_weight}, trainer.tv_cap={tv_cap}: need both >= 0 "
                               "(tv_weight 0: no smoothness term; tv_cap 0: no cap on a step's cost)")
+        if speckled_negatives < 0:
+            raise ConfigError(f"trainer.speckled_negatives={speckled_negatives}: need a noise level >= 0 (0: off)")
+        if speckle not in SPECKLES:
+            raise ConfigError(f"trainer.speckle={speckle!r}: choose one of {', '.join(map(repr, SPECKLES))}")
         self.tv_weight, self.tv_cap = tv_weight, tv_cap
+        self.speckled_negatives, self.speckle = speckled_negatives, speckle
         self.config = config
         self.device = torch.device(device)
         self.networks: dict[str, nn.Module] = {}
@@ -127,6 +136,35 @@ class Trainer:
         costs it (issue 14's table in benchmarks/README.md).
         """
         return {"tv": total_variation(images, self.tv_cap) * self.tv_weight} if self.tv_weight > 0 else {}
+
+    def speckled(self, real: torch.Tensor, source: torch.Tensor) -> torch.Tensor | None:
+        """Real targets with speckle added, for the discriminator to call fake as well; None when
+        `speckled_negatives` is 0 (the papers).
+
+        As CartoonGAN's edge-smoothed cartoons teach its D what a soft edge looks like, these teach it what a
+        generator's speckle looks like, so that speckle on a flat region costs the generator. What is added
+        (`speckle`): "noise", per-pixel Gaussian noise; "photo", the fine texture of the batch's own source
+        images (each minus its 3 x 3 mean, its channels averaged where source and target differ in channels):
+        the texture that CycleGAN's G_A hides for the way back and that a content loss or U-Net skips carry
+        over; "colour", that texture with its channels mixed at random, per image. Its standard deviation is
+        drawn per image between a quarter of `speckled_negatives` and all of it.
+        """
+        if self.speckled_negatives <= 0:
+            return None
+        if self.speckle == "noise" or source.shape[-2:] != real.shape[-2:]:
+            speckle = torch.randn_like(real.float())
+        else:
+            source = source.float()
+            texture = source - F.avg_pool2d(source, 3, stride=1, padding=1, count_include_pad=False)
+            if texture.shape[1] != real.shape[1]:
+                texture = texture.mean(1, keepdim=True).expand(-1, real.shape[1], -1, -1)
+            if self.speckle == "colour":
+                channels = texture.shape[1]
+                mix = torch.randn(len(texture), channels, channels, device=texture.device)
+                texture = torch.einsum("noc,nchw->nohw", mix, texture)
+            speckle = texture / texture.flatten(1).std(1).clamp_min(1e-3).view(-1, 1, 1, 1)
+        level = torch.rand(len(real), 1, 1, 1, device=real.device) * 0.75 + 0.25
+        return (real + speckle * level * self.speckled_negatives).clamp(-1, 1).to(real.dtype)
 
     def call(self, name: str, *inputs: torch.Tensor) -> torch.Tensor:
         """Run network `name` for a training update: through its DDP wrapper when distributed.

@@ -34,8 +34,11 @@ class CartoonGANTrainer(Trainer):
         init_fraction: float = 0.1,
         tv_weight: float = 0.0,
         tv_cap: float = 0.0,
+        speckled_negatives: float = 0.0,
+        speckle: str = "noise",
     ) -> None:
-        super().__init__(config, device, tv_weight=tv_weight, tv_cap=tv_cap)
+        super().__init__(config, device, tv_weight=tv_weight, tv_cap=tv_cap,
+                         speckled_negatives=speckled_negatives, speckle=speckle)
         self.omega, self.init_epochs, self.init_fraction = omega, init_epochs, init_fraction
         self.G = self.build_generator(self.in_channels, self.out_channels)
         self.D = self.build_discriminator(self.out_channels)
@@ -86,13 +89,16 @@ class CartoonGANTrainer(Trainer):
         with self.autocast():
             fake = self.call("G", photo)
 
-        # D: real cartoons against generated images and edge-smoothed cartoons.
+        # D: real cartoons against generated images and edge-smoothed (and, if set, speckled) cartoons.
         self.set_requires_grad(self.D, True)
         self.optimizers["D"].zero_grad(set_to_none=True)
         with self.autocast():
             loss_d_real = self.gan_loss(self.call("D", cartoon), True)
             loss_d_fake = self.gan_loss(self.call("D", fake.detach()), False)
             loss_d_smooth = self.gan_loss(self.call("D", smooth), False)
+            speckled = self.speckled(cartoon, photo)
+            if speckled is not None:
+                loss_d_smooth = loss_d_smooth + self.gan_loss(self.call("D", speckled), False)
             penalty = self.gan_loss.penalty(lambda x: self.call("D", x), cartoon, fake.detach())
             loss_d = loss_d_real + loss_d_fake + loss_d_smooth + penalty
         self.backward(loss_d)

@@ -13,9 +13,6 @@ from translate.trainers.base import Trainer
 from translate.trainers.image_pool import ImagePool
 
 
-SPECKLES = ("noise", "photo")  # what `speckled_negatives` adds to real targets
-
-
 @TRAINERS.register("cyclegan", "unpaired: G_A, G_B, D_A, D_B, cycle + identity losses, image pools")
 class CycleGANTrainer(Trainer):
     """G_A: A -> B and G_B: B -> A, each judged by its own D (D_A on domain B, D_B on domain A).
@@ -32,12 +29,8 @@ class CycleGANTrainer(Trainer):
     `cycle_pool` compares reconstructions with the originals after k x k average pooling, so detail finer than
     k pixels need not come back at all.
 
-    A third, `speckled_negatives`, teaches D_A what such a signal looks like instead, as CartoonGAN's
-    edge-smoothed cartoons teach its D what a soft edge looks like: real targets with speckle added (its standard
-    deviation drawn per image between a quarter of the value and the value) are shown to D_A as fakes too, so
-    faint speckle on a flat region costs G_A with the discriminator. `speckle` says what it is: "noise",
-    per-pixel Gaussian noise, or "photo", the fine texture of the batch's own source images (each minus its
-    3 x 3 mean), which is the very signal G_A hides; where source and target differ in shape (grey -> RGB), noise.
+    A third, `speckled_negatives` (the base Trainer's `speckled`), teaches D_A what such a signal looks like
+    instead: real targets with speckle added, shown to it as fakes too.
     """
 
     def __init__(
@@ -56,17 +49,13 @@ class CycleGANTrainer(Trainer):
         tv_weight: float = 0.0,
         tv_cap: float = 0.0,
     ) -> None:
-        super().__init__(config, device, tv_weight=tv_weight, tv_cap=tv_cap)
+        super().__init__(config, device, tv_weight=tv_weight, tv_cap=tv_cap,
+                         speckled_negatives=speckled_negatives, speckle=speckle)
         if cycle_noise < 0 or cycle_pool < 1:
             raise ConfigError(f"trainer.cycle_noise={cycle_noise}, trainer.cycle_pool={cycle_pool}: need "
                               "cycle_noise >= 0 and cycle_pool >= 1 (1: the paper's pixel-wise cycle loss)")
-        if speckled_negatives < 0:
-            raise ConfigError(f"trainer.speckled_negatives={speckled_negatives}: need a noise level >= 0 (0: off)")
-        if speckle not in SPECKLES:
-            raise ConfigError(f"trainer.speckle={speckle!r}: choose one of {', '.join(map(repr, SPECKLES))}")
         self.lambda_a, self.lambda_b = lambda_a, lambda_b
         self.cycle_noise, self.cycle_pool = cycle_noise, cycle_pool
-        self.speckled_negatives, self.speckle = speckled_negatives, speckle
         self.lambda_identity = lambda_identity if self.in_channels == self.out_channels else 0.0
         self.G_A = self.build_generator(self.in_channels, self.out_channels)
         self.G_B = self.build_generator(self.out_channels, self.in_channels)
@@ -125,20 +114,6 @@ class CycleGANTrainer(Trainer):
         if self.cycle_pool > 1:
             reconstructed, real = (F.avg_pool2d(x, self.cycle_pool, ceil_mode=True) for x in (reconstructed, real))
         return F.l1_loss(reconstructed, real)
-
-    def speckled(self, real: torch.Tensor, source: torch.Tensor) -> torch.Tensor | None:
-        """Real images with speckle (noise, or the fine texture of `source`), as extra fakes for their
-        discriminator; None when that is off."""
-        if self.speckled_negatives <= 0:
-            return None
-        if self.speckle == "noise" or source.shape != real.shape:
-            speckle = torch.randn_like(real)
-        else:
-            source = source.float()
-            texture = source - F.avg_pool2d(source, 3, stride=1, padding=1, count_include_pad=False)
-            speckle = texture / texture.flatten(1).std(1).clamp_min(1e-3).view(-1, 1, 1, 1)
-        level = torch.rand(len(real), 1, 1, 1, device=real.device) * 0.75 + 0.25
-        return (real + speckle * level * self.speckled_negatives).clamp(-1, 1)
 
     def _d_loss(self, name: str, real: torch.Tensor, fake: torch.Tensor,
                 speckled: torch.Tensor | None = None) -> torch.Tensor:

@@ -23,9 +23,10 @@ class Pix2PixTrainer(Trainer):
 
     def __init__(
         self, config: dict[str, Any], device: torch.device | str, *, lambda_l1: float = 100.0, tv_weight: float = 0.0,
-        tv_cap: float = 0.0,
+        tv_cap: float = 0.0, speckled_negatives: float = 0.0, speckle: str = "noise",
     ) -> None:
-        super().__init__(config, device, tv_weight=tv_weight, tv_cap=tv_cap)
+        super().__init__(config, device, tv_weight=tv_weight, tv_cap=tv_cap,
+                         speckled_negatives=speckled_negatives, speckle=speckle)
         if config["data"]["layout"] == "unpaired":
             raise ConfigError(
                 f"pix2pix learns from aligned pairs, but style '{config.get('style') or 'this data'}' is unpaired "
@@ -51,6 +52,9 @@ class Pix2PixTrainer(Trainer):
             real_ab = torch.cat([real_a, real_b], 1)
             loss_d_fake = self.gan_loss(self.call("D", fake_ab), False)
             loss_d_real = self.gan_loss(self.call("D", real_ab), True)
+            speckled = self.speckled(real_b, real_a)
+            if speckled is not None:  # the true target with speckle, in the true pair: fake as well
+                loss_d_fake = loss_d_fake + self.gan_loss(self.call("D", torch.cat([real_a, speckled], 1)), False)
             # the reference halves D's loss; the penalty (wgan-gp; zero otherwise) is halved with it, so that it
             # weighs lambda_gp against the critic's terms as in WGAN-GP, not twice that
             penalty = self.gan_loss.penalty(self.call_d, real_ab, fake_ab)
