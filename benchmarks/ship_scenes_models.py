@@ -2,7 +2,7 @@
 
 For each model it runs the style's embedded default (`translate train --model M --style S`, the command a
 person types, exactly as benchmarks/train_defaults.py does; CartoonGAN on shinkai with `--epochs 40`, CycleGAN
-with `--epochs 3`, 9600 fresh scenes: three to four times the ten-minute budget, by which both draw clean
+with `--epochs 3` of 3200 scenes, 9600 fresh scenes: three to four times the ten-minute budget, by which both draw clean
 outlines), keeps the generator of the last checkpoint as
 fp16 safetensors in registry/weights/NAME.safetensors, measures the shipped weights with `translate eval NAME`
 on the style's held-out test split, and writes registry/NAME.toml with those metrics and the commands.
@@ -60,7 +60,7 @@ class Shipped:
 MODELS = [
     Shipped("scenes-shinkai", "cyclegan", "shinkai", "G_A", "photo -> Shinkai-like anime frame",
             "CycleGAN trained unpaired on the embedded scenes world's photos and Shinkai-like frames", "style",
-            extra=("--epochs", "3")),
+            extra=("--epochs", "3", "--set", "data.n_train=3200")),
     Shipped("scenes-shinkai-cartoongan", "cartoongan", "shinkai", "G", "photo -> Shinkai-like anime frame",
             "CartoonGAN trained unpaired on the embedded scenes world's photos and Shinkai-like frames", "style",
             extra=("--epochs", "40")),

@@ -34,7 +34,7 @@ def test_set_values_are_toml_and_fall_back_to_strings():
 
 def test_set_reaches_the_part_constructor():
     config = cfg.resolve("pix2pix", "coloring", assignments=["generator.width=32"])
-    assert config["generator"] == {"name": "unet", "width": 32, "norm": "batch", "dropout": True}
+    assert config["generator"] == {"name": "unet", "width": 32, "norm": "batch", "dropout": True, "upsample": "resize"}
 
 
 def test_unknown_keys_are_refused_with_a_suggestion():
@@ -111,9 +111,12 @@ def test_a_preset_layers_after_the_style():
 def test_a_style_can_hold_settings_for_one_model(monkeypatch, tmp_path):
     assert cfg.resolve("cartoongan", "shinkai")["train"]["epochs"] == 20  # [models.cartoongan.train]
     cyclegan = cfg.resolve("cyclegan", "shinkai")
-    assert (cyclegan["train"]["epochs"], cyclegan["data"]["n_train"], cyclegan["data"]["test_size"]) == (1, 3200, 128)
+    assert (cyclegan["train"]["epochs"], cyclegan["data"]["n_train"], cyclegan["data"]["test_size"]) == (1, 2400, 128)
     assert cyclegan["generator"]["n_blocks"] == 3 and cyclegan["generator"]["upsample"] == "resize"
-    assert cfg.resolve("cartoongan", "shinkai")["data"]["test_size"] == 0  # [models.cyclegan.data] is CycleGAN's
+    cartoongan = cfg.resolve("cartoongan", "shinkai")
+    assert cartoongan["data"]["n_train"] == 200  # [models.cyclegan.data] is CycleGAN's
+    assert cartoongan["trainer"]["speckled_negatives"] > 0 and cartoongan["data"]["test_size"] == 128
+    assert cfg.resolve("cartoongan", "shinkai", preset="paper")["trainer"]["speckled_negatives"] == 0
     paper = cfg.resolve("cyclegan", "shinkai", preset="paper")  # the papers' held-out size and upsampling back
     assert (paper["data"]["test_size"], paper["generator"]["upsample"]) == (0, "transpose")
     assert paper["trainer"]["tv_weight"] == 0 and cfg.resolve("cyclegan", "shinkai")["trainer"]["tv_weight"] > 0
