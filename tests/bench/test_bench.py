@@ -108,7 +108,8 @@ def test_unknown_key_in_a_benchmark_file(tmp_path):
 def test_a_swapped_part_keeps_the_settings_it_takes():
     config = combo_config("pix2pix", "coloring", "resnet", "pixel", {"generator": {"width": 8}},
                           ["generator.n_blocks=2", "discriminator.width=4"])
-    assert config["generator"] == {"name": "resnet", "width": 8, "norm": "batch", "dropout": True, "n_blocks": 2}
+    assert config["generator"] == {"name": "resnet", "width": 8, "norm": "batch", "dropout": True, "n_blocks": 2,
+                                   "upsample": "resize"}
     assert config["discriminator"] == {"name": "pixel", "width": 4, "norm": "batch"}
     unet = combo_config("pix2pix", "coloring", None, None, {}, ["generator.n_blocks=2"])
     assert "n_blocks" not in unet["generator"]  # only the parts that take it get it

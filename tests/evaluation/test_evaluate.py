@@ -153,9 +153,9 @@ def make_run(folder: Path) -> Path:
     from translate import config as cfg
     from translate.rundir import save_networks, write_config
 
-    settings = ["generator.width=4", "data.crop_size=32", "data.load_size=36"]
+    settings = ["generator.width=4", "data.crop_size=32", "data.load_size=36", "data.test_size=0"]
     config = cfg.resolve("pix2pix", "coloring", assignments=settings)
-    net = translate.create("generator", "unet", in_channels=3, out_channels=1, width=4, image_size=32)
+    net = cfg.build_generator(config, 3, 1)  # the style's U-Net (resize upsampling), width 4, for 32 px
     folder.mkdir(parents=True)
     write_config(folder, config)
     save_networks(folder, {"G": net})

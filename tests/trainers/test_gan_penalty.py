@@ -76,7 +76,7 @@ def test_wgan_gp_d_loss_has_the_weighted_penalty_once(model, style, critic_name)
     WGAN-GP critic loss, so the penalty weighs lambda_gp against the critic's terms (not 2 * lambda_gp);
     CartoonGAN (no halving): real + fake + smooth + lambda_gp * penalty."""
     settings = ["loss.name='wgan-gp'", f"loss.lambda_gp={LAMBDA_GP}", "discriminator.norm='none'"]
-    if model == "cyclegan":  # the shinkai default's speckled negatives add a term of their own to D_A's loss
+    if style == "shinkai":  # the shinkai defaults' speckled negatives add a term of their own to D's loss
         settings.append("trainer.speckled_negatives=0")
     config = tiny_config(model, style, *settings)
     seed_everything(0)
