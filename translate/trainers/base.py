@@ -166,6 +166,16 @@ class Trainer:
         level = torch.rand(len(real), 1, 1, 1, device=real.device) * 0.75 + 0.25
         return (real + speckle * level * self.speckled_negatives).clamp(-1, 1).to(real.dtype)
 
+    def speckled_loss(self, name: str, real: torch.Tensor, source: torch.Tensor,
+                      condition: torch.Tensor | None = None) -> torch.Tensor | float:
+        """Discriminator `name`'s loss for calling `speckled(real, source)` fake, with `condition` in front of it
+        as a conditional discriminator sees its pairs (pix2pix: the source); 0 when speckled negatives are off."""
+        speckled = self.speckled(real, source)
+        if speckled is None:
+            return 0.0
+        shown = speckled if condition is None else torch.cat([condition, speckled], 1)
+        return self.gan_loss(self.call(name, shown), False)
+
     def call(self, name: str, *inputs: torch.Tensor) -> torch.Tensor:
         """Run network `name` for a training update: through its DDP wrapper when distributed.
 

@@ -95,10 +95,7 @@ class CartoonGANTrainer(Trainer):
         with self.autocast():
             loss_d_real = self.gan_loss(self.call("D", cartoon), True)
             loss_d_fake = self.gan_loss(self.call("D", fake.detach()), False)
-            loss_d_smooth = self.gan_loss(self.call("D", smooth), False)
-            speckled = self.speckled(cartoon, photo)
-            if speckled is not None:
-                loss_d_smooth = loss_d_smooth + self.gan_loss(self.call("D", speckled), False)
+            loss_d_smooth = self.gan_loss(self.call("D", smooth), False) + self.speckled_loss("D", cartoon, photo)
             penalty = self.gan_loss.penalty(lambda x: self.call("D", x), cartoon, fake.detach())
             loss_d = loss_d_real + loss_d_fake + loss_d_smooth + penalty
         self.backward(loss_d)

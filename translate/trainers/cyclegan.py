@@ -97,7 +97,7 @@ class CycleGANTrainer(Trainer):
         self.set_requires_grad([self.D_A, self.D_B], True)
         self.optimizers["D"].zero_grad(set_to_none=True)
         with self.autocast():
-            losses["D_A"] = self._d_loss("D_A", real_b, self.pool_b.query(fake_b), self.speckled(real_b, real_a))
+            losses["D_A"] = self._d_loss("D_A", real_b, self.pool_b.query(fake_b), speckle_source=real_a)
             losses["D_B"] = self._d_loss("D_B", real_a, self.pool_a.query(fake_a))
         self.backward(losses["D_A"] + losses["D_B"])
         self.update("D")
@@ -116,11 +116,11 @@ class CycleGANTrainer(Trainer):
         return F.l1_loss(reconstructed, real)
 
     def _d_loss(self, name: str, real: torch.Tensor, fake: torch.Tensor,
-                speckled: torch.Tensor | None = None) -> torch.Tensor:
+                speckle_source: torch.Tensor | None = None) -> torch.Tensor:
         loss_real = self.gan_loss(self.call(name, real), True)
         loss_fake = self.gan_loss(self.call(name, fake), False)
-        if speckled is not None:
-            loss_fake = loss_fake + self.gan_loss(self.call(name, speckled), False)
+        if speckle_source is not None:  # D_A only: the speckle G_A hides is the source photos' texture
+            loss_fake = loss_fake + self.speckled_loss(name, real, speckle_source)
         penalty = self.gan_loss.penalty(lambda x: self.call(name, x), real, fake)
         return (loss_real + loss_fake + penalty) * 0.5  # halved with the critic's terms: lambda_gp relative to them
 

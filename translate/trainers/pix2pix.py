@@ -52,9 +52,8 @@ class Pix2PixTrainer(Trainer):
             real_ab = torch.cat([real_a, real_b], 1)
             loss_d_fake = self.gan_loss(self.call("D", fake_ab), False)
             loss_d_real = self.gan_loss(self.call("D", real_ab), True)
-            speckled = self.speckled(real_b, real_a)
-            if speckled is not None:  # the true target with speckle, in the true pair: fake as well
-                loss_d_fake = loss_d_fake + self.gan_loss(self.call("D", torch.cat([real_a, speckled], 1)), False)
+            # the true target with speckle, in the true pair: fake as well (when speckled negatives are on)
+            loss_d_fake = loss_d_fake + self.speckled_loss("D", real_b, real_a, condition=real_a)
             # the reference halves D's loss; the penalty (wgan-gp; zero otherwise) is halved with it, so that it
             # weighs lambda_gp against the critic's terms as in WGAN-GP, not twice that
             penalty = self.gan_loss.penalty(self.call_d, real_ab, fake_ab)
