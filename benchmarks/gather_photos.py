@@ -1,7 +1,8 @@
 """Real landscape and nature photographs from Debian's wallpaper packages, for `data.root_a` (mixed domains).
 
     python -m benchmarks.gather_photos                 # into data/photos/ (git-ignored)
-    translate train --model cyclegan --style shinkai --set data.root_a=data/photos
+    python -m benchmarks.gather_photos --landscapes    # only the wide outdoor views, into data/landscapes/
+    translate train --model cyclegan --style shinkai --set data.root_a=data/landscapes
 
 Each package is fetched with `apt-get download` into a temporary folder and unpacked with `dpkg -x` (no root,
 nothing installed). Only the files in `PHOTOGRAPHS` are kept: each was looked at, and illustrations, abstract
@@ -55,6 +56,18 @@ PHOTOGRAPHS: dict[str, tuple[str, ...]] = {
     "gnome-backgrounds": (),  # version 43: every image is a render or abstract pattern
     "ukui-wallpapers": (),  # every image is an illustration or abstract render
 }
+
+# The kept photographs that show a wide outdoor view (sky, hills, water, a path), the world's own subject, by the
+# name they are kept under: the training data of the shipped photo models. The rest are close-ups of flowers,
+# leaves, insects, drops and bark, whose subject the world never draws (looked at on the contact sheet).
+LANDSCAPES = frozenset({
+    "lomiri-wallpapers-16.04--Bridge_by_Sander_Klootwijk", "lomiri-wallpapers-16.04--aitzgorri_by_Aitzol_Berasategi",
+    "lomiri-wallpapers-16.04--life_by_Aitzol_Berasategi", "lomiri-wallpapers-16.04--picosdeeuropa_by_Aitzol_Berasategi",
+    "lomiri-wallpapers-16.04--sunset_by_Aitzol_Berasategi", "mate-backgrounds--Dune", "mate-backgrounds--Storm",
+    "plasma-workspace-wallpapers--BytheWater", "plasma-workspace-wallpapers--ColdRipple",
+    "plasma-workspace-wallpapers--DarkestHour", "plasma-workspace-wallpapers--EveningGlow",
+    "plasma-workspace-wallpapers--Kite", "plasma-workspace-wallpapers--Path", "plasma-workspace-wallpapers--summer_1am",
+})
 
 # What was looked at and left out, and why: the record of the choice above.
 LEFT_OUT = {
@@ -208,8 +221,9 @@ def credits_markdown(credits: list[Credit]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def gather(out: Path, packages: list[str]) -> list[Credit]:
-    """Fetch `packages`, keep their photographs in `out`, and write credits.json and CREDITS.md there."""
+def gather(out: Path, packages: list[str], only: frozenset[str] | None = None) -> list[Credit]:
+    """Fetch `packages`, keep their photographs (those named in `only`, if given) in `out`, and write credits.json
+    and CREDITS.md there."""
     out.mkdir(parents=True, exist_ok=True)
     credits: list[Credit] = []
     with tempfile.TemporaryDirectory(prefix="gather-photos-") as tmp:
@@ -218,6 +232,8 @@ def gather(out: Path, packages: list[str]) -> list[Credit]:
             tree, version = download(package, Path(tmp))
             for image, (author, licence, source) in candidates(tree, package):
                 name = f"{package}--{image.parent.parent.parent.name if 'contents' in image.parts else image.stem}.jpg"
+                if only is not None and Path(name).stem not in only:
+                    continue
                 if keep(image, out / name):
                     credits.append(Credit(name, package, version, "/" + image.relative_to(tree).as_posix(),
                                           author or "not stated", licence or "not stated", source or "not stated"))
@@ -228,11 +244,14 @@ def gather(out: Path, packages: list[str]) -> list[Credit]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "data" / "photos", help="output folder (git-ignored)")
+    parser.add_argument("--out", type=Path, help="output folder (git-ignored; default data/photos, or "
+                        "data/landscapes with --landscapes)")
+    parser.add_argument("--landscapes", action="store_true", help="keep only the wide outdoor views (LANDSCAPES)")
     parser.add_argument("--packages", nargs="*", default=list(PHOTOGRAPHS), choices=list(PHOTOGRAPHS),
                         help="packages to gather from (default: all)")
     args = parser.parse_args()
-    credits = gather(args.out, args.packages)
+    args.out = args.out or ROOT / "data" / ("landscapes" if args.landscapes else "photos")
+    credits = gather(args.out, args.packages, LANDSCAPES if args.landscapes else None)
     by_package: dict[str, int] = {}
     licences: dict[str, int] = {}
     for c in credits:

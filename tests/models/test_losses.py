@@ -104,3 +104,20 @@ def test_capped_total_variation_charges_speckle_in_full_and_an_outline_no_more_t
     blurred[..., 3], blurred[..., 4] = 0.25, 0.75  # the same outline spread over three steps
     assert total_variation(edge, cap=0.2) < total_variation(blurred, cap=0.2)  # blurring no longer pays
     assert total_variation(blurred) == pytest.approx(float(total_variation(edge)))  # as it did not uncapped
+
+
+def test_hue_distance_keeps_hues_and_frees_lightness_saturation_and_grey() -> None:
+    from translate.models.losses import hue_distance
+
+    orange = torch.tensor([1.0, 0.2, -0.8])[None, :, None, None].expand(1, 3, 8, 8)  # in [-1, 1]
+    green = torch.tensor([-0.6, 0.8, -0.6])[None, :, None, None].expand(1, 3, 8, 8)
+    grey = torch.zeros(1, 3, 8, 8)
+    paler_orange = orange * 0.4  # the same hue, nearer grey and mid-lightness
+    assert hue_distance(orange, orange) < 1e-6
+    assert hue_distance(paler_orange, orange) < 1e-3  # saturation and lightness are free
+    assert hue_distance(green, grey) < 1e-4  # a grey source may take any colour (grey sky -> blue)
+    assert hue_distance(green, orange) > 0.2  # an orange cat may not turn green
+    # It looks at 4x4 cells: pixel-level texture that averages out costs nothing.
+    texture = orange + 0.3 * torch.tensor([[1.0, -1.0], [-1.0, 1.0]]).repeat(4, 4)
+    assert hue_distance(texture, orange) < 1e-3
+

@@ -266,6 +266,16 @@ def test_tv_weight_adds_a_logged_smoothness_term(model, style, name):
         build_trainer(tiny_config(model, style, "trainer.tv_weight=-1.0"), torch.device("cpu"))
 
 
+@pytest.mark.parametrize("model, style, name", [("cyclegan", "shinkai", "hue_A"), ("cartoongan", "shinkai", "hue")])
+def test_hue_weight_adds_a_logged_hue_term(model, style, name):
+    _, history = run_steps(tiny_config(model, style, "trainer.hue_weight=10"))
+    assert all(math.isfinite(h[name]) and h[name] > 0 for h in history)
+    _, plain = run_steps(tiny_config(model, style))
+    assert name not in plain[-1]
+    with pytest.raises(ConfigError, match=r"trainer.hue_weight=-1.0: need a weight >= 0"):
+        build_trainer(tiny_config(model, style, "trainer.hue_weight=-1.0"), torch.device("cpu"))
+
+
 def test_cartoongan_initialisation_trains_content_only():
     config = tiny_config("cartoongan", "shinkai", "trainer.init_epochs=1.0", "trainer.init_fraction=0.5")
     seed_everything(0)

@@ -119,3 +119,26 @@ def total_variation(images: torch.Tensor, cap: float = 0.0) -> torch.Tensor:
     if cap > 0:
         across, down = across.clamp(max=cap), down.clamp(max=cap)
     return across.mean() + down.mean()
+
+
+# BT.601's chroma rows (U, V) for RGB in [0, 1]: the colour of a pixel without its lightness.
+_CHROMA = torch.tensor([[-0.14713, -0.28886, 0.436], [0.615, -0.51499, -0.10001]])
+
+
+def hue_distance(output: torch.Tensor, source: torch.Tensor, pool: int = 4) -> torch.Tensor:
+    """How far `output`'s hues are from `source`'s, weighted by how coloured the source is (images in [-1, 1]).
+
+    Both are averaged over `pool` x `pool` cells and taken to chroma (U, V); the cost is |s| * |o/|o| - s/|s||:
+    the source's chroma against the output's chroma rescaled to the source's strength. So the output may change
+    lightness, saturation and texture, and may colour what was grey (a grey sky may turn blue), but an orange
+    cat stays orange: the colour loss of photo-to-anime generators (AnimeGAN's, in YUV), without its pull on
+    lightness and saturation, which a cel look must be free to change."""
+    weights = _CHROMA.to(device=output.device, dtype=torch.float32)[:, :, None, None]
+
+    def chroma(images: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(F.avg_pool2d((images.float() + 1) / 2, pool, ceil_mode=True), weights)
+
+    out, src = chroma(output), chroma(source)
+    strength = src.norm(dim=1, keepdim=True)
+    rescaled = out * strength / out.norm(dim=1, keepdim=True).clamp_min(0.01)  # grey outputs: no steep slope
+    return (rescaled - src).abs().sum(dim=1).mean()

@@ -16,7 +16,7 @@ from torch import nn
 
 from translate.config import build_generator
 from translate.errors import ConfigError
-from translate.models.losses import total_variation
+from translate.models.losses import hue_distance, total_variation
 from translate.registry import TRAINERS, create, registry
 
 
@@ -31,15 +31,18 @@ class Trainer:
     """
 
     def __init__(self, config: dict[str, Any], device: torch.device | str, *, tv_weight: float = 0.0,
-                 tv_cap: float = 0.0, speckled_negatives: float = 0.0, speckle: str = "noise") -> None:
+                 tv_cap: float = 0.0, hue_weight: float = 0.0, speckled_negatives: float = 0.0,
+                 speckle: str = "noise") -> None:
         if tv_weight < 0 or tv_cap < 0:
             raise ConfigError(f"trainer.tv_weight={tv_weight}, trainer.tv_cap={tv_cap}: need both >= 0 "
                               "(tv_weight 0: no smoothness term; tv_cap 0: no cap on a step's cost)")
+        if hue_weight < 0:
+            raise ConfigError(f"trainer.hue_weight={hue_weight}: need a weight >= 0 (0: outputs may take any hue)")
         if speckled_negatives < 0:
             raise ConfigError(f"trainer.speckled_negatives={speckled_negatives}: need a noise level >= 0 (0: off)")
         if speckle not in SPECKLES:
             raise ConfigError(f"trainer.speckle={speckle!r}: choose one of {', '.join(map(repr, SPECKLES))}")
-        self.tv_weight, self.tv_cap = tv_weight, tv_cap
+        self.tv_weight, self.tv_cap, self.hue_weight = tv_weight, tv_cap, hue_weight
         self.speckled_negatives, self.speckle = speckled_negatives, speckle
         self.config = config
         self.device = torch.device(device)
@@ -127,15 +130,24 @@ class Trainer:
 
     # ------------------------------------------------------------------------------ helpers for `step`
 
-    def smoothness_loss(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
-        """{"tv": tv_weight * total variation of generated `images` (each step capped at `tv_cap` if set)}, or {}
-        when tv_weight is 0.
+    def output_priors(self, images: torch.Tensor, source: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The priors on generated `images` translated from `source`, each off (left out) at weight 0:
 
-        Off in the papers. A generator that must hide its source in its output for the way back (CycleGAN), or
-        that a discriminator rewards for texture, paints fine speckle on what should be flat cels; this prior
-        costs it (issue 14's table in benchmarks/README.md).
+        - "tv": tv_weight * their total variation (each step capped at `tv_cap` if set). A generator that must
+          hide its source in its output for the way back (CycleGAN), or that a discriminator rewards for texture,
+          paints fine speckle on what should be flat cels; this prior costs it (issue 14's table in
+          benchmarks/README.md).
+        - "hue": hue_weight * `hue_distance` to the source. A target domain of one palette (the world's greens and
+          blues) pulls every real photo onto it, so a cat turns green; this keeps the source's hues.
+
+        Both are off in the papers.
         """
-        return {"tv": total_variation(images, self.tv_cap) * self.tv_weight} if self.tv_weight > 0 else {}
+        priors = {}
+        if self.tv_weight > 0:
+            priors["tv"] = total_variation(images, self.tv_cap) * self.tv_weight
+        if self.hue_weight > 0 and images.shape[1] == source.shape[1] == 3:
+            priors["hue"] = hue_distance(images, source) * self.hue_weight
+        return priors
 
     def speckled(self, real: torch.Tensor, source: torch.Tensor) -> torch.Tensor | None:
         """Real targets with speckle added, for the discriminator to call fake as well; None when

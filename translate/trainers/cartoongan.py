@@ -34,10 +34,11 @@ class CartoonGANTrainer(Trainer):
         init_fraction: float = 0.1,
         tv_weight: float = 0.0,
         tv_cap: float = 0.0,
+        hue_weight: float = 0.0,
         speckled_negatives: float = 0.0,
         speckle: str = "noise",
     ) -> None:
-        super().__init__(config, device, tv_weight=tv_weight, tv_cap=tv_cap,
+        super().__init__(config, device, tv_weight=tv_weight, tv_cap=tv_cap, hue_weight=hue_weight,
                          speckled_negatives=speckled_negatives, speckle=speckle)
         self.omega, self.init_epochs, self.init_fraction = omega, init_epochs, init_fraction
         self.G = self.build_generator(self.in_channels, self.out_channels)
@@ -107,15 +108,15 @@ class CartoonGANTrainer(Trainer):
         with self.autocast():
             loss_g_gan = self.gan_loss(self.D(fake), True, for_discriminator=False)
             loss_content = self.content_loss(photo, fake)
-            smoothness = self.smoothness_loss(fake)
-            loss_g = loss_g_gan + loss_content + sum(smoothness.values())
+            priors = self.output_priors(fake, photo)
+            loss_g = loss_g_gan + loss_content + sum(priors.values())
         self.backward(loss_g)
         self.update("G")
         self.set_requires_grad(self.D, True)
         return {
             "content": loss_content.detach(),
             "G_GAN": loss_g_gan.detach(),
-            **{name: loss.detach() for name, loss in smoothness.items()},
+            **{name: loss.detach() for name, loss in priors.items()},
             "D_real": loss_d_real.detach(),
             "D_fake": loss_d_fake.detach(),
             "D_smooth": loss_d_smooth.detach(),

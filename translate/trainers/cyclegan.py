@@ -48,8 +48,9 @@ class CycleGANTrainer(Trainer):
         speckle: str = "noise",
         tv_weight: float = 0.0,
         tv_cap: float = 0.0,
+        hue_weight: float = 0.0,
     ) -> None:
-        super().__init__(config, device, tv_weight=tv_weight, tv_cap=tv_cap,
+        super().__init__(config, device, tv_weight=tv_weight, tv_cap=tv_cap, hue_weight=hue_weight,
                          speckled_negatives=speckled_negatives, speckle=speckle)
         if cycle_noise < 0 or cycle_pool < 1:
             raise ConfigError(f"trainer.cycle_noise={cycle_noise}, trainer.cycle_pool={cycle_pool}: need "
@@ -88,7 +89,7 @@ class CycleGANTrainer(Trainer):
             losses["G_B"] = self.gan_loss(self.D_B(fake_a), True, for_discriminator=False)
             losses["cycle_A"] = self.cycle_loss(rec_a, real_a) * self.lambda_a
             losses["cycle_B"] = self.cycle_loss(rec_b, real_b) * self.lambda_b
-            losses.update({f"{name}_A": loss for name, loss in self.smoothness_loss(fake_b).items()})
+            losses.update({f"{name}_A": loss for name, loss in self.output_priors(fake_b, real_a).items()})
             loss_g = sum(losses.values())
         self.backward(loss_g)
         self.update("G")
@@ -101,7 +102,8 @@ class CycleGANTrainer(Trainer):
             losses["D_B"] = self._d_loss("D_B", real_a, self.pool_a.query(fake_a))
         self.backward(losses["D_A"] + losses["D_B"])
         self.update("D")
-        order = ("D_A", "G_A", "cycle_A", "idt_A", "tv_A", "D_B", "G_B", "cycle_B", "idt_B")  # the reference's, + tv
+        # The reference's order, with the priors after its terms.
+        order = ("D_A", "G_A", "cycle_A", "idt_A", "tv_A", "hue_A", "D_B", "G_B", "cycle_B", "idt_B")
         return {name: losses[name].detach() for name in order if name in losses}
 
     def with_cycle_noise(self, images: torch.Tensor) -> torch.Tensor:

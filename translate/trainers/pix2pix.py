@@ -23,9 +23,9 @@ class Pix2PixTrainer(Trainer):
 
     def __init__(
         self, config: dict[str, Any], device: torch.device | str, *, lambda_l1: float = 100.0, tv_weight: float = 0.0,
-        tv_cap: float = 0.0, speckled_negatives: float = 0.0, speckle: str = "noise",
+        tv_cap: float = 0.0, hue_weight: float = 0.0, speckled_negatives: float = 0.0, speckle: str = "noise",
     ) -> None:
-        super().__init__(config, device, tv_weight=tv_weight, tv_cap=tv_cap,
+        super().__init__(config, device, tv_weight=tv_weight, tv_cap=tv_cap, hue_weight=hue_weight,
                          speckled_negatives=speckled_negatives, speckle=speckle)
         if config["data"]["layout"] == "unpaired":
             raise ConfigError(
@@ -67,15 +67,15 @@ class Pix2PixTrainer(Trainer):
         with self.autocast():
             loss_g_gan = self.gan_loss(self.D(torch.cat([real_a, fake_b], 1)), True, for_discriminator=False)
             loss_g_l1 = F.l1_loss(fake_b.float(), real_b.float()) * self.lambda_l1
-            smoothness = self.smoothness_loss(fake_b)
-            loss_g = loss_g_gan + loss_g_l1 + sum(smoothness.values())
+            priors = self.output_priors(fake_b, real_a)
+            loss_g = loss_g_gan + loss_g_l1 + sum(priors.values())
         self.backward(loss_g)
         self.update("G")
         self.set_requires_grad(self.D, True)
         return {
             "G_GAN": loss_g_gan.detach(),
             "G_L1": loss_g_l1.detach(),
-            **{name: loss.detach() for name, loss in smoothness.items()},
+            **{name: loss.detach() for name, loss in priors.items()},
             "D_real": loss_d_real.detach(),
             "D_fake": loss_d_fake.detach(),
         }
