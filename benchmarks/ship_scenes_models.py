@@ -1,4 +1,4 @@
-"""Train the small scenes-world models that ship with translate, and write their catalogue cards.
+"""Train the small models that ship with translate, and write their catalogue cards.
 
 For each model it runs the style's embedded default (`translate train --model M --style S`, the command a
 person types, exactly as benchmarks/train_defaults.py does; CartoonGAN on shinkai with `--epochs 40`, CycleGAN
@@ -6,6 +6,11 @@ with `--epochs 3` of 3200 scenes, 9600 fresh scenes: three to four times the ten
 outlines), keeps the generator of the last checkpoint as
 fp16 safetensors in registry/weights/NAME.safetensors, measures the shipped weights with `translate eval NAME`
 on the style's held-out test split, and writes registry/NAME.toml with those metrics and the commands.
+
+The photo models (`photo-shinkai`, `photo-shinkai-cartoongan`) take their A side from the real landscape
+photographs of `python -m benchmarks.gather_photos --landscapes` (data/landscapes/, run it first), B from the
+world; their cards carry each photograph's author and licence ([[credits]]) and, beside the world's metrics,
+the photo proxies of `translate eval NAME --photos` on scikit-image's sample photos (never trained on).
 
     python -m benchmarks.ship_scenes_models                          # train and ship all five
     python -m benchmarks.ship_scenes_models --only scenes-coloring
@@ -28,6 +33,8 @@ from pathlib import Path
 
 import tomli_w
 import torch
+from PIL import Image
+from skimage import data as skimage_data
 
 from benchmarks.train_defaults import run_one
 from translate.config import generator_table
@@ -50,11 +57,13 @@ class Shipped:
     summary: str
     headline: str  # the metric `translate models` shows
     extra: tuple[str, ...] = ()  # beyond the style's ten-minute default
+    photos: str = ""  # a folder of gathered photographs (data/...) for the A side, instead of the world's photos
 
     @property
     def train_args(self) -> list[str]:
-        """What follows `translate train` (train_defaults.run_one adds --out and --quiet)."""
-        return ["--model", self.model, "--style", self.style, *self.extra]
+        """What follows `translate train` (train_defaults.run_one adds --out and --quiet; it runs in ROOT)."""
+        photos = ("--set", f"data.root_a={self.photos}") if self.photos else ()
+        return ["--model", self.model, "--style", self.style, *self.extra, *photos]
 
 
 MODELS = [
@@ -64,6 +73,10 @@ MODELS = [
     Shipped("scenes-shinkai-cartoongan", "cartoongan", "shinkai", "G", "photo -> Shinkai-like anime frame",
             "CartoonGAN trained unpaired on the embedded scenes world's photos and Shinkai-like frames", "style",
             extra=("--epochs", "40")),
+    Shipped("photo-shinkai", "cyclegan", "shinkai", "G_A", "photo -> Shinkai-like anime frame",
+            "CycleGAN trained unpaired on real landscape photographs and the embedded scenes world's Shinkai-like "
+            "frames, keeping the photos' hues", "photos_colourfulness",
+            extra=("--set", "trainer.hue_weight=5"), photos="data/landscapes"),
     Shipped("scenes-coloring", "pix2pix", "coloring", "G", "photo -> colouring page (black lines on white)",
             "pix2pix trained on the embedded scenes world's photos and their line drawings", "line_f"),
     Shipped("scenes-labels2photo", "pix2pix", "labels2photo", "G", "label map -> photo",
@@ -75,6 +88,9 @@ MODELS = [
 
 LICENCE = ("BSD-3-Clause, as translate: trained here on procedurally generated scenes (translate/data/scenes.py), "
            "no outside data")
+PHOTO_LICENCE = ("BSD-3-Clause for what translate made; trained on the photographs in [[credits]] under their own "
+                 "licences ({licences}): credit their authors as listed when you share its outputs or weights")
+SAMPLE_PHOTOS = ("chelsea", "coffee", "astronaut", "rocket")  # scikit-image's: the README's test photos
 CITATION = {
     "cyclegan": "Zhu, Park, Isola, Efros. Unpaired Image-to-Image Translation using Cycle-Consistent Adversarial "
                 "Networks. ICCV 2017. https://arxiv.org/abs/1703.10593",
@@ -87,7 +103,10 @@ CITATION = {
 
 def train(item: Shipped, out: Path) -> None:
     """The run, as benchmarks/train_defaults.py runs a style's default (one thread unless OMP_NUM_THREADS)."""
-    row = run_one(item.model, item.style, out, list(item.extra))
+    if item.photos and not (ROOT / item.photos / "credits.json").is_file():
+        raise SystemExit(f"{item.name} trains on {item.photos}/, which is missing: run "
+                         "python -m benchmarks.gather_photos --landscapes first")
+    row = run_one(item.model, item.style, out, item.train_args[4:])
     if row["rc"]:
         raise SystemExit(f"{row['command']} failed: {row['error']}")
     print(f"{row['command']}: held-out L1 {row['untrained']:.4f} -> {row['trained']:.4f} in "
@@ -109,8 +128,33 @@ def write_weights(item: Shipped, run: Path) -> Path:
 
 
 def measure(item: Shipped) -> tuple[dict[str, float], str]:
-    """`translate eval` of the shipped card (a fresh cache, so the card's own weights are read)."""
+    """`translate eval` of the shipped card (a fresh cache, so the card's own weights are read); for a photo model
+    also its photo proxies on scikit-image's sample photos."""
     command = ["translate", "eval", item.name, "--style", item.style, "--json", "--quiet"]
+    report = _eval(command)
+    metrics = {"l1": report["l1"], "psnr": report["psnr"], "ssim": report["ssim"]}
+    if "lines" in report:
+        metrics["line_f"] = report["lines"]["f_score"]
+    if "fcn" in report:
+        metrics["fcn_pixel_acc"] = report["fcn"]["generated"]["pixel_acc"]
+        metrics["fcn_class_iou"] = report["fcn"]["generated"]["class_iou"]
+    if "style_score" in report:
+        metrics["style"] = report["style_score"]["score"]
+    if (report.get("artefacts") or {}).get("ratio") is not None:
+        metrics["artefacts"] = report["artefacts"]["ratio"]
+    shown = " ".join(command[:-2])
+    if item.photos:
+        with tempfile.TemporaryDirectory() as folder:
+            for name in SAMPLE_PHOTOS:
+                Image.fromarray(getattr(skimage_data, name)()).convert("RGB").save(Path(folder) / f"{name}.png")
+            photos = _eval(["translate", "eval", item.name, "--photos", folder, "--json", "--quiet"])["proxies"]
+        metrics.update({f"photos_{name}": values["output"] for name, values in photos.items()})
+        shown += f"; translate eval {item.name} --photos DIR (scikit-image's {', '.join(SAMPLE_PHOTOS)})"
+    return {k: round(float(v), 4) for k, v in metrics.items()}, shown
+
+
+def _eval(command: list[str]) -> dict:
+    """A `translate eval ... --json` command's report, run in a fresh cache so the card's own weights are read."""
     with tempfile.TemporaryDirectory() as home:
         env = {**os.environ, "TRANSLATE_HOME": home, "PYTHONPATH": str(ROOT)}
         env.setdefault("OMP_NUM_THREADS", "1")
@@ -122,18 +166,7 @@ def measure(item: Shipped) -> tuple[dict[str, float], str]:
                                 capture_output=True, text=True)
     if result.returncode:
         raise SystemExit(f"{' '.join(command)} failed: {result.stderr.strip()}")
-    report = json.loads(result.stdout)
-    metrics = {"l1": report["l1"], "psnr": report["psnr"], "ssim": report["ssim"]}
-    if "lines" in report:
-        metrics["line_f"] = report["lines"]["f_score"]
-    if "fcn" in report:
-        metrics["fcn_pixel_acc"] = report["fcn"]["generated"]["pixel_acc"]
-        metrics["fcn_class_iou"] = report["fcn"]["generated"]["class_iou"]
-    if "style_score" in report:
-        metrics["style"] = report["style_score"]["score"]
-    if (report.get("artefacts") or {}).get("ratio") is not None:
-        metrics["artefacts"] = report["artefacts"]["ratio"]
-    return {k: round(float(v), 4) for k, v in metrics.items()}, " ".join(command[:-2])
+    return json.loads(result.stdout)
 
 
 def write_card(item: Shipped, run: Path, weights: Path, metrics: dict[str, float], metrics_command: str) -> Path:
@@ -152,6 +185,7 @@ def write_card(item: Shipped, run: Path, weights: Path, metrics: dict[str, float
                       f"{data['n_train']} training scenes, {trained_at}; scored on 100 scenes of its test "
                       "split, never trained on (translate eval's default --limit)",
         "licence": LICENCE,
+        "credits": [],
         "citation": CITATION[item.model],
         "recipe": f"python -m benchmarks.ship_scenes_models --only {item.name}  "
                   f"(= translate train {' '.join(item.train_args)}, then its generator in fp16)",
@@ -167,8 +201,25 @@ def write_card(item: Shipped, run: Path, weights: Path, metrics: dict[str, float
                   "in_channels": data["in_channels"], "out_channels": data["out_channels"],
                   "size": held_out, "test_mode": "eval"},  # how its metrics were made: eval's default
     }
+    if item.photos:
+        credits = json.loads((ROOT / item.photos / "credits.json").read_text())
+        card["trained_on"] = (
+            f"A: {len(credits)} real landscape photographs ({item.photos}/, gathered from Debian's wallpaper packages "
+            f"by python -m benchmarks.gather_photos --landscapes; [[credits]]), random {data['crop_size']} px crops "
+            f"of the photos with their short side at {data['load_size']} px; B: " + card["trained_on"]
+            .replace("training scenes", "training scenes' renderings")
+            .replace("; scored on", "; world metrics on") + "; photos_* metrics: the outputs' photo proxies on "
+            f"scikit-image's {', '.join(SAMPLE_PHOTOS)}, never trained on")
+        card["licence"] = PHOTO_LICENCE.format(licences=", ".join(sorted({c["license"] for c in credits})))
+        card["credits"] = [{"file": c["file"], "author": c["author"], "licence": c["license"],
+                            "origin": f"Debian package {c['package']} {c['version']}, {c['original_path']}"}
+                           for c in credits]
+    if not card["credits"]:
+        del card["credits"]
     path = REGISTRY / f"{item.name}.toml"
-    header = "# Shipped with translate: trained on the embedded scenes world by benchmarks/ship_scenes_models.py.\n"
+    header = ("# Shipped with translate: trained on real photographs and the embedded scenes world by "
+              "benchmarks/ship_scenes_models.py.\n" if item.photos else
+              "# Shipped with translate: trained on the embedded scenes world by benchmarks/ship_scenes_models.py.\n")
     path.write_text(header + _annotated(tomli_w.dumps(card)))
     return path
 

@@ -37,9 +37,10 @@ def column_widths(rows: list[list[Image.Image]], n: int) -> list[int]:
     return [max(row[i].width for row in rows if i < len(row)) for i in range(n)]
 
 
-def grid(rows: list[list[Image.Image]], titles: list[str]) -> Image.Image:
+def grid(rows: list[list[Image.Image]], titles: list[str], height: int = HEIGHT) -> Image.Image:
+    """Rows of images `height` px high under a header of column titles."""
     widths = column_widths(rows, len(titles))
-    sheet = Image.new("RGB", (sum(widths) + GAP * (len(widths) - 1), HEADER + len(rows) * (HEIGHT + GAP)), "white")
+    sheet = Image.new("RGB", (sum(widths) + GAP * (len(widths) - 1), HEADER + len(rows) * (height + GAP)), "white")
     draw = ImageDraw.Draw(sheet)
     x = 0
     for title, width in zip(titles, widths):
@@ -48,7 +49,7 @@ def grid(rows: list[list[Image.Image]], titles: list[str]) -> Image.Image:
     for r, row in enumerate(rows):
         x = 0
         for image, width in zip(row, widths):
-            sheet.paste(image.convert("RGB"), (x, HEADER + r * (HEIGHT + GAP)))
+            sheet.paste(image.convert("RGB"), (x, HEADER + r * (height + GAP)))
             x += width + GAP
     return sheet
 

@@ -46,6 +46,7 @@ DEFAULTS: dict[str, Any] = {
         "root": "",  # a folder of the user's; empty: the embedded scenes world
         "root_a": "",  # a folder of photos for the A side of the world's unpaired task (B stays rendered)
         "root_b": "",  # ...or for its B side; either way the held-out split stays the world's test scenes
+        "photo_hue": 0.0,  # turn those photos' hues by a random share of the colour circle up to this (0 to 0.5)
         "layout": "paired",  # paired (AB images or A/ B/) or unpaired (trainA/ trainB/)
         "task": "",  # the scenes-world task used when root is empty (labels2photo, photo2shinkai...)
         "direction": "AtoB",  # AtoB or BtoA

@@ -64,6 +64,26 @@ def test_crops_of_a_wide_photo_keep_its_shape_and_roam_its_long_side(photos):
     assert min(reds) < 0.1 and max(reds) > 0.9
 
 
+
+def test_photo_hue_turns_the_photos_hues_and_leaves_the_renderings(photos):
+    # The red half of the wide photo: turned by up to half the circle, it comes out in many hues, not only red.
+    plain = MixedDataset(root_a=str(photos / "trip"), n=1, load_size=36, crop_size=32, flip=False)
+    turned = MixedDataset(root_a=str(photos / "trip"), n=1, load_size=36, crop_size=32, flip=False, photo_hue=0.5)
+    dominant = set()
+    for epoch in range(16):
+        for data in (plain, turned):
+            data.set_epoch(epoch)
+        a, b = plain[0], turned[0]
+        assert torch.equal(a["B"], b["B"])  # the rendered side and the crops' draws are untouched
+        dominant.add(int(b["A"].mean((1, 2)).argmax()))
+        if a["A"].std() < 0.1:  # a one-colour crop: turned, its lightness stays and its colour moves
+            assert not torch.allclose(a["A"], b["A"], atol=0.05)
+    assert len(dominant) >= 2  # red, green or blue strongest, by the turn drawn
+    with pytest.raises(ConfigError, match=r"data.photo_hue=0.7: need a share of the colour circle from 0"):
+        MixedDataset(root_a=str(photos), n=1, photo_hue=0.7)
+    with pytest.raises(ConfigError, match=r"data.photo_hue=0.2 turns the hues of the photos of data.root_a"):
+        build_dataset(shinkai_data(photo_hue=0.2), "train")
+
 def test_the_same_item_of_an_epoch_is_the_same_whatever_the_instance(photos):
     first, second = (build_dataset(shinkai_data(root_a=str(photos)), "train") for _ in range(2))
     for data in (first, second):

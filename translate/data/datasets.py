@@ -115,11 +115,14 @@ def build_dataset(data: dict[str, Any], split: str = "train", train: bool | None
         return folder(data["root"], split, on_error=data["on_error"], **options)
     if not data["task"]:
         raise ConfigError("no data: set data.root (or --data DIR) to a folder, or data.task to a scenes-world task")
+    if data.get("photo_hue") and not any(photos.values()):
+        raise ConfigError(f"data.photo_hue={data['photo_hue']} turns the hues of the photos of data.root_a or "
+                          "data.root_b, and neither is set: set one, or leave photo_hue at 0")
     if any(photos.values()) and split == "train" and options["train"]:
         from translate.data.mixed import MixedDataset  # here, not at the top: mixed builds on SceneDataset
 
-        return MixedDataset(data["task"], **photos, n=data["n_train"], seed=data["seed"], on_error=data["on_error"],
-                            **options)
+        return MixedDataset(data["task"], **photos, photo_hue=data.get("photo_hue", 0.0), n=data["n_train"],
+                            seed=data["seed"], on_error=data["on_error"], **options)
     # Photos or not, the held-out split is the world's paired test scenes: held-out L1 and eval keep their meaning.
     n = data["n_train"] if split == "train" else data["n_test"]
     return SceneDataset(data["task"], split, n=n, seed=data["seed"], **options)

@@ -5,6 +5,10 @@
 held-out split stays the world's paired test scenes (`build_dataset`), so held-out L1, the sample grids and
 `translate eval` still compare with a true rendering. Every image under DIR is a training photo, in subfolders
 too; a `test/` subfolder is not set apart.
+
+`data.photo_hue = h` turns each photo's hues by a random share of the colour circle in [-h, h] (0.5: any hue).
+A handful of landscapes shows a model few hues beyond green, blue and the odd sunset; with the hue prior
+(`trainer.hue_weight`) it then learns to keep whatever hue it is given, not only those (a cat stays orange).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from PIL import Image, ImageOps
+from torchvision.transforms.functional import adjust_hue
 
 from translate.data import scenes
 from translate.data.datasets import SceneDataset
@@ -56,17 +61,22 @@ class MixedDataset(SafeImageDataset):
 
     Item i takes side A's item i (modulo its length) and a random item of side B, as `UnpairedFolder` does; the
     length is the longer side's (a folder's image count, or `n` scenes). Photos keep their shape: the short side
-    is resized to load_size, then a crop_size square is cut anywhere in it (`Jitter(keep_aspect=True)`); the
-    rendered side is drawn at load_size and jittered as `SceneDataset` does. Keywords beyond `root_a`, `root_b`,
-    `n`, `seed` and `on_error` are `ImageOptions`'.
+    is resized to load_size, then a crop_size square is cut anywhere in it (`Jitter(keep_aspect=True)`), and
+    their hues are turned by up to `photo_hue` of the circle; the rendered side is drawn at load_size and jittered
+    as `SceneDataset` does. Keywords beyond `root_a`, `root_b`, `photo_hue`, `n`, `seed` and `on_error` are
+    `ImageOptions`'.
     """
 
     @takes_image_options
     def __init__(
-        self, task: str = "photo2shinkai", root_a: str = "", root_b: str = "", n: int = 1000, seed: int = 0, *,
-        on_error: str = "skip", **options: Any,
+        self, task: str = "photo2shinkai", root_a: str = "", root_b: str = "", photo_hue: float = 0.0, n: int = 1000,
+        seed: int = 0, *, on_error: str = "skip", **options: Any,
     ) -> None:
         super().__init__(on_error)
+        if not 0 <= photo_hue <= 0.5:
+            raise ConfigError(f"data.photo_hue={photo_hue}: need a share of the colour circle from 0 (off) to 0.5 "
+                              "(any hue)")
+        self.photo_hue = photo_hue
         self.options = ImageOptions(**options)
         if not self.options.train:
             raise ConfigError("mixed data is a training split; the held-out one is the scenes world's test scenes")
@@ -135,9 +145,14 @@ class MixedDataset(SafeImageDataset):
         image_a, path_a, jitter_a = self._image(self.source, index_a, self.options.in_channels)
         image_b, path_b, jitter_b = self._image(self.target, index_b, self.options.out_channels)
         params_a, params_b = jitter_a.sample(rng, image_a.size), jitter_b.sample(rng, image_b.size)
+        image_a, image_b = jitter_a(image_a, params_a), jitter_b(image_b, params_b)
+        if self.photo_hue > 0:  # drawn after the crops: runs without it keep their draws
+            turns = [rng.uniform(-self.photo_hue, self.photo_hue) for _ in range(2)]
+            image_a = adjust_hue(image_a, turns[0]) if self.source.folder and image_a.mode == "RGB" else image_a
+            image_b = adjust_hue(image_b, turns[1]) if self.target.folder and image_b.mode == "RGB" else image_b
         return {
-            "A": to_tensor(jitter_a(image_a, params_a)),
-            "B": to_tensor(jitter_b(image_b, params_b)),
+            "A": to_tensor(image_a),
+            "B": to_tensor(image_b),
             "A_path": path_a,
             "B_path": path_b,
         }

@@ -30,8 +30,9 @@ NAME = re.compile(r"[a-z0-9][a-z0-9_.-]*(/[a-z0-9][a-z0-9_.-]*)?")
 TOP_KEYS: dict[str, Any] = {
     "name": None, "task": None, "summary": "", "trained_on": None, "licence": None, "citation": None,
     "recipe": None, "metrics": None, "metrics_command": "", "metrics_note": "", "headline": "", "style": "",
-    "trainer": None, "generator": None, "source": None, "input": None,
+    "trainer": None, "generator": None, "source": None, "input": None, "credits": [],
 }
+CREDIT_KEYS: dict[str, Any] = {"file": None, "author": None, "licence": None, "origin": ""}
 SOURCE_KEYS: dict[str, Any] = {"format": None, "url": "", "sha256": "", "file": "", "network": "G"}
 INPUT_KEYS: dict[str, Any] = {
     "channel_order": None, "value_range": None, "direction": None, "in_channels": 3, "out_channels": 3, "size": 256,
@@ -202,6 +203,16 @@ def check_card(raw: dict[str, Any], path: Path, check_parts: bool = True) -> Car
             raise ConfigError(f"{where}: input.{key} is {inputs[key]!r}; choose one of: {', '.join(map(str, allowed))}")
     if inputs["value_range"] != [-1, 1]:
         raise ConfigError(f"{where}: input.value_range must be [-1.0, 1.0], the range every generator here takes")
+
+    credits = card["credits"]
+    if not isinstance(credits, list) or not all(isinstance(c, dict) for c in credits):
+        raise ConfigError(f"{where}: credits must be a list of tables, [[credits]] with file, author, licence")
+    for i, credit in enumerate(credits):
+        credits[i] = _fill(credit, CREDIT_KEYS, f"{where} [[credits]] #{i + 1}")
+        if not all(isinstance(v, str) for v in credits[i].values()) or not all(
+                credits[i][k].strip() for k in ("file", "author", "licence")):
+            raise ConfigError(f"{where} [[credits]] #{i + 1}: file, author and licence must be non-empty strings "
+                              "(write \"not stated\" where the source states none)")
 
     metrics = card["metrics"]
     if not isinstance(metrics, dict) or not all(

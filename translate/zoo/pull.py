@@ -287,6 +287,7 @@ def listing(folder: str | os.PathLike[str] | None = None) -> list[dict[str, Any]
             "metrics": card["metrics"],
             "metrics_note": card["metrics_note"],
             "licence": card["licence"],
+            "credits": card["credits"],
             "card": card.path.name,
         })
     return rows
