@@ -1,5 +1,5 @@
 """A plain, non-editable install (a wheel in a fresh virtual environment) still lists and reads the catalogue
-and the presets: registry/ and configs/ travel inside the package."""
+and the presets: registry/ and configs/ travel inside the package, and so does translate serve's page."""
 
 from __future__ import annotations
 
@@ -58,6 +58,11 @@ def test_wheel_in_a_fresh_venv_lists_the_catalogue(tmp_path: Path) -> None:
                  "print(translate.__file__); print(z.catalogue_dir()); print(c.configs_dir())"], work, env)
     for line in where.stdout.split():
         assert Path(line).resolve().is_relative_to(venv.resolve()), where.stdout
+    # translate serve's page (HTML, script, style) travels as package data
+    page = run([python, "-c", "from translate.serve.server import STATIC, make_server; from translate.serve.shelf "
+                "import Shelf; s = make_server(Shelf([]), '127.0.0.1', 0); print(STATIC); print(*sorted(s.pages))"],
+               work, env).stdout.split()
+    assert Path(page[0]).resolve().is_relative_to(venv.resolve()) and page[1:] == ["app.js", "index.html", "style.css"]
     named = run([python, "-c", "import importlib.metadata as m; print(m.version('translate-zoo'))"], work, env)
     version = run([python, "-m", "translate", "--version"], work, env).stdout.strip()
     assert version == f"translate {named.stdout.strip()}", version

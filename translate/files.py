@@ -124,6 +124,20 @@ def load_weights(path: str | os.PathLike[str], device: str | torch.device = "cpu
         raise CheckpointError(f"{path}: not a readable safetensors file ({e})") from None
 
 
+def weight_names(path: str | os.PathLike[str]) -> list[str]:
+    """The tensor names in a safetensors file, from its header alone (no tensor is read)."""
+    from safetensors import SafetensorError, safe_open
+
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint file")
+    try:
+        with safe_open(str(path), "pt") as f:
+            return list(f.keys())
+    except (SafetensorError, OSError, ValueError) as e:
+        raise CheckpointError(f"{path}: not a readable safetensors file ({e})") from None
+
+
 def prefixed(state: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
     """Name every tensor `prefix.name`, to keep several networks in one file."""
     return {f"{prefix}.{k}": v for k, v in state.items()}

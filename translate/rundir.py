@@ -21,7 +21,7 @@ from typing import Any
 import torch
 
 from translate.errors import CheckpointError, ConfigError
-from translate.files import load_weights, prefixed, save_weights, unprefixed, write_text
+from translate.files import load_weights, prefixed, save_weights, unprefixed, weight_names, write_text
 
 CONFIG_FILE = "config.toml"
 CHECKPOINTS = "checkpoints"
@@ -94,7 +94,7 @@ def load_network_state(run: str | os.PathLike[str], name: str, tag: str = "lates
 
 def network_names(run: str | os.PathLike[str], tag: str = "latest") -> list[str]:
     """Names of the networks saved in checkpoint `tag`."""
-    return sorted({k.split(".", 1)[0] for k in load_weights(weights_path(run, tag))})
+    return sorted({k.split(".", 1)[0] for k in weight_names(weights_path(run, tag))})
 
 
 def holds_run(path: str | os.PathLike[str]) -> bool:

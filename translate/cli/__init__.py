@@ -13,6 +13,7 @@ from translate.cli.catalogue import import_weights, models, pull
 from translate.cli.data import data
 from translate.cli.measure import benchmark, eval_command
 from translate.cli.predict import export, predict
+from translate.cli.serve import serve
 from translate.cli.train import train
 
 
@@ -25,5 +26,5 @@ def main() -> None:
     setup_logging()
 
 
-for command in (models, pull, train, predict, export, import_weights, data, eval_command, benchmark):
+for command in (models, pull, train, predict, export, import_weights, data, eval_command, benchmark, serve):
     main.add_command(command)

@@ -8,7 +8,7 @@ import random
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import BinaryIO, Iterator
 
 import numpy as np
 import torch
@@ -47,6 +47,8 @@ def to_mode(image: Image.Image, channels: int = 3) -> Image.Image:
     target = "RGB" if channels == 3 else "L"
     return image if image.mode == target else image.convert(target)
 
+
+ImageSource = str | os.PathLike[str] | BinaryIO  # a file's path, or a binary file object such as BytesIO
 
 MAX_PIXELS = 1024 * 1024 * 1024 // 4 // 3
 """The most pixels (width x height) an image file may declare before it is refused as a decompression bomb.
@@ -92,29 +94,32 @@ def check_pixels(path: str | os.PathLike[str], size: tuple[int, int], max_pixels
 
 
 @contextlib.contextmanager
-def opened_image(path: str | os.PathLike[str], max_pixels: int | None = MAX_PIXELS) -> Iterator[Image.Image]:
+def opened_image(path: ImageSource, max_pixels: int | None = MAX_PIXELS) -> Iterator[Image.Image]:
     """The image file opened (header read, pixels not yet decoded) once its size is within `max_pixels`.
 
+    `path` may also be a binary file object (an upload held in memory), named in messages by its `name`.
     Raises DataError naming the file when it is missing, not an image, too large, or (on `load()` inside the
     context) truncated or damaged.
     """
-    path = Path(path)
+    if isinstance(path, (str, os.PathLike)):
+        path = Path(path)
+    label = path if isinstance(path, Path) else getattr(path, "name", "the image")
     try:
         with _without_pil_bomb_check(), Image.open(path) as image:
-            check_pixels(path, image.size, max_pixels)
+            check_pixels(label, image.size, max_pixels)
             yield image
     except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
+        raise DataError(f"{label}: no such file") from None
     except IsADirectoryError:
-        raise DataError(f"{path}: a folder, not an image file") from None
+        raise DataError(f"{label}: a folder, not an image file") from None
     except UnidentifiedImageError:
-        raise DataError(f"{path}: not an image PIL can read; remove it or convert it to PNG/JPEG") from None
+        raise DataError(f"{label}: not an image PIL can read; remove it or convert it to PNG/JPEG") from None
     except (OSError, SyntaxError, ValueError) as e:
-        raise DataError(f"{path}: unreadable or truncated image ({e}); re-export or remove it") from None
+        raise DataError(f"{label}: unreadable or truncated image ({e}); re-export or remove it") from None
 
 
-def open_image(path: str | os.PathLike[str], channels: int = 3, max_pixels: int | None = MAX_PIXELS) -> Image.Image:
-    """Read an image file fully, upright (EXIF rotation applied), as RGB or L.
+def open_image(path: ImageSource, channels: int = 3, max_pixels: int | None = MAX_PIXELS) -> Image.Image:
+    """Read an image file (or binary file object) fully, upright (EXIF rotation applied), as RGB or L.
 
     Raises DataError naming the file when it is missing, not an image, truncated, or over `max_pixels`
     (width x height; None for no limit), which is checked before a pixel is decoded.

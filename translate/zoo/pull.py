@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from translate.errors import CheckpointError, TranslateError, did_you_mean
-from translate.files import home, load_weights, unprefixed
+from translate.files import home, load_weights, unprefixed, weight_names
 from translate.registry import UnknownNameError
 from translate.zoo.cards import Card, find_card, load_catalogue
 from translate.zoo.download import (
@@ -87,7 +87,7 @@ class Found:
         """The networks this source holds (G, or G_A and G_B, ...)."""
         if self.networks is not None:
             return sorted(self.networks)
-        return sorted({k.split(".", 1)[0] for k in load_weights(self.checkpoint)})
+        return sorted({k.split(".", 1)[0] for k in weight_names(self.checkpoint)})
 
     def state(self, name: str) -> dict[str, Any]:
         """The state dict of network `name`."""
