@@ -201,3 +201,12 @@ def test_an_odd_sized_clip_is_padded_to_even_sides(tmp_path: Path) -> None:
     assert len(frames) == 3 and frames[0].shape == (22, 34, 3) and rate == 5
     assert luma_error(frames[0][:21, :33], moving_bar(0, (33, 21))) < 4
 
+
+def test_the_html_page_plays_the_video_beside_its_first_frame(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "run", RESNET)
+    clip = write_clip(tmp_path / "clip.mp4")
+    result = invoke("predict", run, clip, "--out", tmp_path / "out", "--html", "-q")
+    assert result.exit_code == 0, result.output
+    page = (tmp_path / "out" / "index.html").read_text()
+    assert '<video src="clip.mp4"' in page and "8 frames" in page
+    assert page.count('src="data:image/') == 1  # the input clip, shown by its first frame

@@ -36,6 +36,7 @@ from translate.cli.base import setup_logging, test_mode_option
 @click.option("--fps", type=click.FloatRange(min=0, min_open=True),
               help="Also put each input folder's translated frames together into a video, FOLDER.mp4, at this "
                    "frame rate (a video input keeps its own).")
+@click.option("--html", is_flag=True, help="Also write index.html in --out: a page of input | output rows.")
 @click.option("--overwrite", is_flag=True, help="Write into an output folder that is not empty.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar; warnings and errors only.")
 def predict(
@@ -56,6 +57,7 @@ def predict(
     channels_last: str,
     max_pixels: int | None,
     fps: float | None,
+    html: bool,
     overwrite: bool,
     quiet: bool,
 ) -> None:
@@ -98,6 +100,10 @@ def predict(
     if not summary.written:
         raise DataError(f"nothing written to {out}: {summary.line().removeprefix('wrote 0 images, ')}")
     click.echo(f"{summary.line()} -> {out}")
+    if html:
+        from translate.results_page import write_predict_page
+
+        click.echo(f"wrote {write_predict_page(out, summary, translator.source, inputs)}")
 
 
 @click.command()
