@@ -475,7 +475,7 @@ def test_cli_one_line_errors(tmp_path: Path) -> None:
                    "no run directory or catalogue model")
     run = make_run(tmp_path / "run")
     one_line_error(invoke("predict", run, "--out", tmp_path / "o"), "no inputs")
-    one_line_error(invoke("predict", run, tmp_path / "nothing-here", "--out", tmp_path / "o"), "no images to translate")
+    one_line_error(invoke("predict", run, tmp_path / "nothing-here", "--out", tmp_path / "o"), "no images or videos to translate")
     one_line_error(invoke("predict", run, tmp_path / "a.png", "--out", tmp_path / "o", "--size", "big"), "--size")
     assert not (tmp_path / "o").exists()
 

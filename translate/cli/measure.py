@@ -30,7 +30,10 @@ from translate.errors import TranslateError
 @test_mode_option
 @click.option("--inception", type=click.Path(), help="Inception-v3 weights for FID/KID (torchvision's inception_v3_google-*.pth).")
 @click.option("--out", "-o", type=click.Path(), help="Also write the report(s) to this JSON file.")
-@click.option("--overwrite", is_flag=True, help="Replace --out if it exists.")
+@click.option("--html", "html_dir", type=click.Path(), metavar="DIR",
+              help="Also write DIR/index.html: the table, then input | output | target rows with each image's "
+                   "L1, PSNR and SSIM (the images beside it).")
+@click.option("--overwrite", is_flag=True, help="Replace --out if it exists, write into a non-empty --html DIR.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of the table.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar; warnings and errors only.")
 def eval_command(
@@ -46,6 +49,7 @@ def eval_command(
     test_mode: str | None,
     inception: str | None,
     out: str | None,
+    html_dir: str | None,
     overwrite: bool,
     as_json: bool,
     quiet: bool,
@@ -65,11 +69,16 @@ def eval_command(
     from translate.evaluation.evaluate import evaluate_run
     from translate.evaluation.report import format_table
     from translate.files import write_json
-    from translate.outputs import check_output_file
+    from translate.outputs import check_output_file, check_output_folder
 
     setup_logging(quiet)
     if out:
         check_output_file(out, overwrite, example="report.json")  # before the scoring, which takes a while
+    if html_dir:
+        if photos is not None:
+            raise TranslateError(f"--html draws input | output | target rows, and photos have no target: for a page "
+                                 f"of your photos run translate predict {runs[0]} {photos} --out DIR --html")
+        check_output_folder(html_dir, overwrite, flag="--html")
     if photos is not None:
         from translate.evaluation.photos import evaluate_photos
         from translate.evaluation.report import format_photo_table
@@ -83,10 +92,14 @@ def eval_command(
                                    test_mode=test_mode, progress=not quiet) for run in runs]
         format_reports: Any = format_photo_table
     else:
+        from translate.results_page import EvalImages
+
+        kept = [EvalImages(html_dir, i) for i in range(len(runs))] if html_dir else []
         reports = [
             evaluate_run(run, style, data_root, split=split, limit=limit, size=size, batch_size=batch_size,
-                         device=choose_device(device), test_mode=test_mode, inception=inception, progress=not quiet)
-            for run in runs
+                         device=choose_device(device), test_mode=test_mode, inception=inception, progress=not quiet,
+                         on_batch=kept[i] if kept else None)
+            for i, run in enumerate(runs)
         ]
         format_reports = format_table
     result: Any = reports[0] if len(reports) == 1 else reports
@@ -98,6 +111,12 @@ def eval_command(
         click.echo(format_reports(reports))
         if out:
             click.echo(f"wrote {out}")
+    if html_dir:
+        from translate.results_page import write_eval_page
+
+        page = write_eval_page(html_dir, reports, kept, format_table(reports))
+        if not as_json:
+            click.echo(f"wrote {page}")
 
 
 

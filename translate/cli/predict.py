@@ -33,6 +33,10 @@ from translate.cli.base import setup_logging, test_mode_option
 @click.option("--max-pixels", type=click.IntRange(min=1),
               help="Read images of up to this many pixels (width x height; default about 9460 x 9460, larger "
                    "files are skipped as decompression bombs). For huge photos; use it with --tile.")
+@click.option("--fps", type=click.FloatRange(min=0, min_open=True),
+              help="Also put each input folder's translated frames together into a video, FOLDER.mp4, at this "
+                   "frame rate (a video input keeps its own).")
+@click.option("--html", is_flag=True, help="Also write index.html in --out: a page of input | output rows.")
 @click.option("--overwrite", is_flag=True, help="Write into an output folder that is not empty.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar; warnings and errors only.")
 def predict(
@@ -52,6 +56,8 @@ def predict(
     precision: str,
     channels_last: str,
     max_pixels: int | None,
+    fps: float | None,
+    html: bool,
     overwrite: bool,
     quiet: bool,
 ) -> None:
@@ -59,6 +65,8 @@ def predict(
 
     INPUT: image files, folders (recursive; sub-folders are mirrored in DIR) or globs. Outputs keep each
     input's name and size. Unreadable files are skipped with a warning; exit status 1 only if none was written.
+    Videos (.mp4, .mov, .avi, .mkv, .webm) become videos of the same name and frame rate, every frame translated
+    (pip install "translate-zoo[video]").
     """
     from translate.data.transforms import MAX_PIXELS
     from translate.errors import DataError
@@ -87,11 +95,15 @@ def predict(
     summary = predict_files(
         translator, list(inputs), out, image_format=image_format, size=parse_size(size), sbs=sbs, tile=tile,
         overlap=overlap, batch_size=batch_size, overwrite=overwrite, progress=not quiet,
-        max_pixels=max_pixels or MAX_PIXELS,
+        max_pixels=max_pixels or MAX_PIXELS, fps=fps,
     )
     if not summary.written:
         raise DataError(f"nothing written to {out}: {summary.line().removeprefix('wrote 0 images, ')}")
     click.echo(f"{summary.line()} -> {out}")
+    if html:
+        from translate.results_page import write_predict_page
+
+        click.echo(f"wrote {write_predict_page(out, summary, translator.source, inputs)}")
 
 
 @click.command()

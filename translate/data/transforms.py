@@ -21,9 +21,17 @@ IMAGE_EXTENSIONS = frozenset(
 )
 
 
+VIDEO_EXTENSIONS = frozenset({".mp4", ".mov", ".avi", ".mkv", ".webm"})
+
+
 def is_image_file(path: str | os.PathLike[str]) -> bool:
     """Whether the file name has an image extension (the content is checked when it is opened)."""
     return Path(path).suffix.lower() in IMAGE_EXTENSIONS
+
+
+def is_video_file(path: str | os.PathLike[str]) -> bool:
+    """Whether the file name has a video extension (.mp4, .mov, .avi, .mkv, .webm; `translate predict` reads them)."""
+    return Path(path).suffix.lower() in VIDEO_EXTENSIONS
 
 
 def to_mode(image: Image.Image, channels: int = 3) -> Image.Image:

@@ -123,12 +123,15 @@ def evaluate(
     line_tolerance: float | None = None,
     progress: bool = False,
     name: str = "",
+    on_batch: Callable[[torch.Tensor, torch.Tensor, torch.Tensor, dict[str, np.ndarray]], None] | None = None,
 ) -> dict[str, Any]:
     """Score `fn` (NCHW source batch in [-1, 1] -> output batch) on the first `limit` images of a split.
 
     The scenes world's split grows to `limit` scenes when it is shorter. `line_tolerance` defaults to one
     pixel per 64 of image width. `inception`: the Inception-v3 weights for FID and KID (None: look for them;
-    False: skip). Returns the report: a JSON-ready dict (see `format_table`).
+    False: skip). `on_batch(sources, outputs, targets, scores)` sees every batch (CPU tensors in [-1, 1], the
+    outputs conformed to the targets) with each image's own L1, PSNR and SSIM (`translate eval --html` draws its
+    page from them). Returns the report: a JSON-ready dict (see `format_table`).
     """
     if limit < 1:
         raise TranslateError(f"--limit {limit}: evaluate at least 1 image")
@@ -155,8 +158,10 @@ def evaluate(
     loader = DataLoader(Subset(dataset, range(n)), batch_size=batch_size, shuffle=False)
     for batch in tqdm(loader, desc=f"eval {name}".strip(), unit="batch", disable=not progress, leave=False):
         with torch.no_grad():
-            output = fn(batch["A"].to(device))
-        tally.add(batch["A"], conform(output.detach().float().cpu(), batch["B"]), batch["B"], batch.get("regions"))
+            output = conform(fn(batch["A"].to(device)).detach().float().cpu(), batch["B"])
+        scores = tally.add(batch["A"], output, batch["B"], batch.get("regions"))
+        if on_batch is not None:
+            on_batch(batch["A"], output, batch["B"], scores)
 
     report: dict[str, Any] = {
         "name": name,
@@ -189,15 +194,17 @@ class Tally:
         self.artefacts: quality.ArtefactSums | None = None  # None until a batch brings region maps
 
     def add(self, source: torch.Tensor, output: torch.Tensor, target: torch.Tensor,
-            regions: torch.Tensor | None = None) -> None:
+            regions: torch.Tensor | None = None) -> dict[str, np.ndarray]:
         """One batch: the sources, the model's outputs (conformed to the targets), the true targets and, from the
-        scenes world, the targets' region maps (N x H x W ids) that the artefact measure needs."""
+        scenes world, the targets' region maps (N x H x W ids) that the artefact measure needs. Returns each
+        image's L1, PSNR and SSIM."""
         self.image_size = self.image_size or [int(target.shape[-2]), int(target.shape[-1])]
         if regions is not None:
             self.artefacts = (self.artefacts or quality.ArtefactSums()) + quality.artefact_sums(output, target, regions)
-        self.paired["l1"].append(quality.l1(output, target).numpy())
-        self.paired["psnr"].append(quality.psnr(output, target))
-        self.paired["ssim"].append(quality.ssim(output, target))
+        scores = {"l1": quality.l1(output, target).numpy(), "psnr": quality.psnr(output, target),
+                  "ssim": quality.ssim(output, target)}
+        for key, values in scores.items():
+            self.paired[key].append(values)
         if self.lines is not None:
             if self.line_tolerance is None:
                 self.line_tolerance = target.shape[-1] / 64  # one pixel at 64 px
@@ -212,6 +219,7 @@ class Tally:
         if self.features is not None:
             self.feats["real"].append(self.features(target))
             self.feats["fake"].append(self.features(output))
+        return scores
 
     def report(self, target_style: str = "", fid_skipped: bool = False) -> dict[str, Any]:
         """The measurements as a JSON-ready dict (no inf, no nan)."""

@@ -1,7 +1,7 @@
 """The `translate predict` command's work: files, folders and globs in, translated images out.
 
 `predict_files` keeps names, sizes and sub-folders, batches images of one size, skips (and names) unreadable
-files, and never clobbers an output folder unasked.
+files, and never clobbers an output folder unasked. Videos among the inputs go through `translate.inference.video`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import torch
 from PIL import Image
 
 from translate.data.folders import list_images
-from translate.data.transforms import MAX_PIXELS, is_image_file, open_image, to_image, to_tensor
+from translate.data.transforms import MAX_PIXELS, is_image_file, is_video_file, open_image, to_image, to_tensor
 from translate.errors import ConfigError, DataError
 from translate.files import atomic_path
 from translate.inference.pipeline import OrderedWriter, ReadAhead, reader_threads
@@ -44,14 +44,28 @@ class Job:
 
 @dataclass
 class Summary:
-    """What `predict_files` did: files written, and files skipped with the reason for each."""
+    """What `predict_files` did: files written (each with the input it came from), the frames of each video
+    written, and files skipped with the reason for each."""
 
     written: list[Path] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    sources: dict[Path, Path] = field(default_factory=dict)  # output written -> its input
+    frames: dict[Path, int] = field(default_factory=dict)  # video written -> its number of frames
+
+    def add(self, written: Path, source: Path) -> None:
+        """Count one output written from `source`."""
+        self.written.append(written)
+        self.sources[written] = source
 
     def line(self) -> str:
-        """'wrote 12 images, skipped 1: a.png (reason)', naming at most five skipped files."""
-        text = f"wrote {len(self.written)} image{'s' * (len(self.written) != 1)}"
+        """'wrote 12 images, skipped 1: a.png (reason)', naming at most five skipped files; videos are counted
+        with their frames ('wrote 1 video (96 frames)')."""
+        images = len(self.written) - len(self.frames)
+        parts = [f"{images} image{'s' * (images != 1)}"] if images or not self.frames else []
+        if self.frames:
+            videos, frames = len(self.frames), sum(self.frames.values())
+            parts.append(f"{videos} video{'s' * (videos != 1)} ({frames} frame{'s' * (frames != 1)})")
+        text = "wrote " + " and ".join(parts)
         if self.skipped:
             reasons = "; ".join(f"{name} ({why})" for name, why in self.skipped[:5])
             more = f"; and {len(self.skipped) - 5} more" if len(self.skipped) > 5 else ""
@@ -62,7 +76,7 @@ class Summary:
 def collect_inputs(inputs: list[str], suffix: str | None) -> tuple[list[Job], list[tuple[str, str]]]:
     """Files, folders (recursive; sub-folders mirrored) and globs -> jobs; inputs that name nothing -> skipped.
 
-    `suffix` is the output's extension (".png"), or None to keep the input's own.
+    `suffix` is the output's extension (".png"), or None to keep the input's own; a video keeps its own.
     """
     jobs: list[Job] = []
     skipped: list[tuple[str, str]] = []
@@ -74,7 +88,7 @@ def collect_inputs(inputs: list[str], suffix: str | None) -> tuple[list[Job], li
         if key in seen_sources:
             return
         seen_sources.add(key)
-        target = relative.with_suffix(suffix) if suffix else relative
+        target = relative.with_suffix(suffix) if suffix and not is_video_file(source) else relative
         if target in seen_targets:
             skipped.append((str(source), f"its output {target} is already written for {seen_targets[target]}"))
             return
@@ -94,9 +108,9 @@ def collect_inputs(inputs: list[str], suffix: str | None) -> tuple[list[Job], li
             add_path(path)
         elif GLOB_CHARS & set(item):
             matches = sorted(glob.glob(item, recursive=True))
-            files = [Path(m) for m in matches if Path(m).is_dir() or is_image_file(m)]
+            files = [Path(m) for m in matches if Path(m).is_dir() or is_image_file(m) or is_video_file(m)]
             if not files:
-                skipped.append((item, "matches no image files"))
+                skipped.append((item, "matches no image or video files"))
             for match in files:
                 add_path(match)
         else:
@@ -142,14 +156,16 @@ def side_by_side(left: Image.Image, right: Image.Image) -> Image.Image:
     return whole
 
 
-def _progress(total: int, enabled: bool) -> Any:
+def progress_bar(total: int | None, enabled: bool, unit: str = "img", desc: str | None = None) -> Any:
+    """predict's progress bar: `unit`s done and per second (frames/s for a video), gone when it ends."""
     from tqdm import tqdm
 
-    return tqdm(total=total, unit="img", disable=not enabled, leave=False, dynamic_ncols=True)
+    return tqdm(total=total, unit=unit, desc=desc, disable=not enabled, leave=False, dynamic_ncols=True)
 
 
 @contextlib.contextmanager
-def _logging_through(bar: Any) -> Iterator[None]:
+def logging_through(bar: Any) -> Iterator[None]:
+    """Log lines printed above the bar instead of through it."""
     from tqdm.contrib.logging import logging_redirect_tqdm
 
     with logging_redirect_tqdm(loggers=[log]) if not bar.disable else contextlib.nullcontext():
@@ -171,7 +187,7 @@ def record(summary: Summary, outcomes: Iterable[list[Outcome]]) -> None:
     for batch in outcomes:
         for outcome in batch:
             if outcome.written is not None:
-                summary.written.append(outcome.written)
+                summary.add(outcome.written, outcome.job.source)
             else:
                 summary.skipped.append((str(outcome.job.source), outcome.why))
                 log.warning("skipping %s", outcome.warning)
@@ -208,6 +224,17 @@ def write_outputs(
     return outcomes
 
 
+def translate_images(
+    translator: Translator, images: list[Image.Image], tile: int | None = None, overlap: int = 32, batch_size: int = 1
+) -> list[torch.Tensor]:
+    """Images of one size through the network at once (or each in tiles, `batch_size` tiles at a time, with `tile`):
+    one CHW output in [-1, 1] for each."""
+    batch = torch.stack([to_tensor(image) for image in images])
+    if tile is not None:
+        return [translator.tile_tensor(b[None], tile, overlap, batch_size)[0] for b in batch]
+    return list(translator.translate_tensor(batch))
+
+
 def predict_files(
     translator: Translator,
     inputs: list[str],
@@ -221,6 +248,7 @@ def predict_files(
     overwrite: bool = False,
     progress: bool = True,
     max_pixels: int | None = MAX_PIXELS,
+    fps: float | None = None,
 ) -> Summary:
     """Translate image files, folders and globs into `out`, keeping names, sizes and sub-folders.
 
@@ -228,9 +256,15 @@ def predict_files(
     a tiled run batches tiles instead. Unreadable inputs are skipped, named in the log and the summary, and so
     are files over `max_pixels` (width x height; None for no limit), unread: raise it with `tile` for huge photos.
     Inputs are decoded and outputs saved on background threads while the network runs.
+
+    Video files (.mp4, .mov, .avi, .mkv, .webm; given as files or globs) become videos of the same name, frame rate
+    and container, every frame translated (`translate.inference.video`; needs PyAV). With `fps`, the translated
+    frames of each input folder are also put together into a video FOLDER.mp4 at `fps` frames per second.
     """
     if image_format not in ("png", "jpg", "same"):
         raise ConfigError(f"--format '{image_format}': use png, jpg or same")
+    if fps is not None and not fps > 0:
+        raise ConfigError(f"--fps {fps}: a video needs a frame rate above 0, e.g. 24")
     out = Path(out)
     jobs, skipped = collect_inputs(inputs, None if image_format == "same" else "." + image_format)
     inside = out.resolve()
@@ -238,21 +272,58 @@ def predict_files(
     for name, why in skipped:
         log.warning("skipping %s: %s", name, why)
     if not jobs:
-        raise DataError(
-            f"no images to translate in {', '.join(inputs) or '(no inputs)'}; pass image files, folders or globs"
-        )
+        raise DataError(f"no images or videos to translate in {', '.join(inputs) or '(no inputs)'}; pass image or "
+                        "video files, folders or globs")
+    videos = [job for job in jobs if is_video_file(job.source)]
+    if videos:
+        from translate.inference import video
+
+        video.import_av()  # a missing extra is said before anything is written
     check_output_folder(out, overwrite)
     summary = Summary(skipped=skipped)
+    images = [job for job in jobs if not is_video_file(job.source)]
+    if images:
+        predict_images(translator, images, out, summary, size=size, sbs=sbs, tile=tile, overlap=overlap,
+                       batch_size=batch_size, progress=progress, max_pixels=max_pixels)
+    for job in videos:
+        target = out / job.target
+        try:
+            with progress_bar(video.probe(job.source)[1] or None, progress, "frame", job.source.name) as bar:
+                with logging_through(bar):
+                    frames = video.predict_video(translator, job.source, target, size=size, sbs=sbs, tile=tile,
+                                                 overlap=overlap, batch_size=batch_size, bar=bar)
+        except DataError as e:
+            summary.skipped.append((str(job.source), str(e).removeprefix(f"{job.source}: ")))
+            log.warning("skipping %s", e)
+            continue
+        summary.add(target, job.source)
+        summary.frames[target] = frames
+    if fps is not None:
+        frames_to_videos(inputs, out, summary, fps, progress)
+    return summary
+
+
+def predict_images(
+    translator: Translator,
+    jobs: list[Job],
+    out: Path,
+    summary: Summary,
+    *,
+    size: tuple[int, int] | None,
+    sbs: bool,
+    tile: int | None,
+    overlap: int,
+    batch_size: int,
+    progress: bool,
+    max_pixels: int | None,
+) -> None:
+    """`predict_files`' work for image files: outputs written and skipped files counted in `summary`."""
     pending: list[tuple[Job, Image.Image]] = []
 
     def flush(writer: OrderedWriter[list[Outcome]]) -> None:
         if not pending:
             return
-        batch = torch.stack([to_tensor(image) for _, image in pending])
-        if tile is not None:
-            results = [translator.tile_tensor(b[None], tile, overlap, batch_size)[0] for b in batch]
-        else:
-            results = list(translator.translate_tensor(batch))
+        results = translate_images(translator, [image for _, image in pending], tile, overlap, batch_size)
         writer.submit(write_outputs, list(pending), results, out, sbs)
         pending.clear()
 
@@ -261,10 +332,10 @@ def predict_files(
 
     # A tiled run is for huge photos, so only two are held; otherwise two batches are read ahead.
     ahead = 2 if tile is not None else max(2, 2 * batch_size)
-    bar = _progress(len(jobs), progress and len(jobs) > 1)
+    bar = progress_bar(len(jobs), progress and len(jobs) > 1)
     with (
         bar,
-        _logging_through(bar),
+        logging_through(bar),
         ReadAhead(jobs, read, ahead, reader_threads()) as inputs_read,
         OrderedWriter[list[Outcome]]() as writer,
     ):
@@ -281,4 +352,27 @@ def predict_files(
             record(summary, writer.results())
         flush(writer)
         record(summary, writer.results(wait=True))
-    return summary
+
+
+def frames_to_videos(inputs: list[str], out: Path, summary: Summary, fps: float, progress: bool) -> None:
+    """Each input folder's translated frames, in name order, put together into the video out/FOLDER.mp4."""
+    from translate.inference.video import frames_to_video
+
+    folders = [Path(item) for item in inputs if Path(item).is_dir()]
+    if not folders:
+        log.warning("--fps puts each input folder's frames together into a video; no input is a folder")
+    for folder in folders:
+        inside = folder.resolve()
+        frames = [written for written, source in summary.sources.items()
+                  if written not in summary.frames and inside in source.resolve().parents]
+        target = out / f"{inside.name or 'frames'}.mp4"
+        if not frames:
+            log.warning("no video made of %s: none of its frames was written", folder)
+            continue
+        if target in summary.sources:
+            raise DataError(f"{target} is already written for {summary.sources[target]}; give the folder {folder} "
+                            "another name")
+        with progress_bar(len(frames), progress, "frame", target.name) as bar, logging_through(bar):
+            frames_to_video(frames, target, fps, bar)
+        summary.add(target, folder)
+        summary.frames[target] = len(frames)

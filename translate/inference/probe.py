@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any, Callable
 
 import torch
@@ -42,14 +43,27 @@ def choose_for_files(translator: Translator, inputs: list[str], size: tuple[int,
     """The lever for a `translate predict` job: at the first readable input's size (or `size`, or the tile's)."""
     from PIL import Image
 
+    from translate.data.transforms import is_video_file
+    from translate.errors import DataError
     from translate.inference.batch import collect_inputs
+    from translate.inference.video import probe as read_header
     from translate.inference.tiling import round_tile
 
     jobs, _ = collect_inputs(inputs, None)
     if tile is not None:
         side = round_tile(tile, translator.generator)
         return translator.choose_levers((side, side), batch_size, n_images=len(jobs) * batch_size)
+    # a video counts as its frames, whatever size it is read at
+    videos = {}
+    for job in jobs:
+        if is_video_file(job.source):
+            with contextlib.suppress(DataError):  # predict names an unreadable video when it comes to it
+                videos[job.source] = read_header(job.source)
+    n_images = sum(videos[job.source][1] if job.source in videos else 1 for job in jobs)
     for job in jobs if size is None else []:
+        if job.source in videos:
+            size = videos[job.source][0]
+            break
         try:
             with Image.open(job.source) as image:  # reads the header only
                 size = image.size
@@ -58,7 +72,7 @@ def choose_for_files(translator: Translator, inputs: list[str], size: tuple[int,
             continue
     if size is None:
         return translator.choose_levers((256, 256), batch_size, n_images=0)
-    return translator.choose_levers(size, batch_size, n_images=len(jobs))
+    return translator.choose_levers(size, batch_size, n_images=n_images)
 
 
 def inference_probe(translator: Translator, example: torch.Tensor) -> Callable[[Lever], Callable[[], torch.Tensor]]:
