@@ -62,7 +62,9 @@ def catalogue_card(card: Card) -> dict[str, Any]:
         "name": card.name, "task": card.task, "summary": card["summary"],
         "model": f"{card['trainer']['name']}, {generator['name']} width {generator.get('width', 64)}",
         "trained_on": card["trained_on"], "metrics": card["metrics"], "metrics_command": card["metrics_command"],
-        "metrics_note": card["metrics_note"], "licence": card["licence"], "credits": card["citation"],
+        "metrics_note": card["metrics_note"], "licence": card["licence"], "citation": card["citation"],
+        # outside training data, each file with its author and licence as its source states them
+        "credits": "; ".join(f"{c['file']}: {c['author']} ({c['licence']})" for c in card["credits"]),
         "recipe": card["recipe"], "source": source,
     }
 
@@ -98,7 +100,7 @@ def run_card(run: Path, config: dict[str, Any]) -> dict[str, Any]:
         "summary": "", "model": f"{config.get('model') or config.get('trainer', {}).get('name', '?')}, "
                                 f"{generator.get('name', '?')} width {generator.get('width', 64)}",
         "trained_on": trained_on, "metrics": metrics, "metrics_command": "", "metrics_note": note,
-        "licence": "", "credits": "", "recipe": f"{run / CONFIG_FILE}", "source": "a run directory",
+        "licence": "", "citation": "", "credits": "", "recipe": f"{run / CONFIG_FILE}", "source": "a run directory",
     }
 
 

@@ -117,7 +117,8 @@ function showCard(card) {
   addRow(list, "Metrics", metricsTable(card.metrics) || card.metrics_note);
   if (Object.keys(card.metrics).length) addRow(list, "Measured by", card.metrics_command || card.metrics_note, !!card.metrics_command);
   addRow(list, "Licence", card.licence);
-  addRow(list, "Credits", card.credits);
+  addRow(list, "Citation", card.citation);
+  addRow(list, "Data credits", card.credits);
   addRow(list, "Source", card.source);
   addRow(list, "Recipe", card.recipe, true);
   box.append(list);
