@@ -146,6 +146,37 @@ def test_pix2pix_discriminator_is_conditional():
     assert first.in_channels == 3 + 1  # photo + colouring page
 
 
+def test_l1_only_pix2pix_builds_no_discriminator_and_logs_no_gan_terms():
+    trainer, history = run_steps(tiny_config("pix2pix", "labels2photo", "trainer.gan_weight=0"), steps=2)
+    assert trainer.D is None and set(trainer.networks) == set(trainer.optimizers) == {"G"}
+    assert [set(losses) for losses in history] == [{"G_L1"}] * 2
+    assert set(trainer.state_dict()["networks"]) == {"G"}
+    assert history[1]["G_L1"] < history[0]["G_L1"]  # G still learns from L1 alone
+
+
+def test_unconditional_discriminator_sees_the_output_alone():
+    trainer = build_trainer(tiny_config("pix2pix", "labels2photo", "trainer.conditional=false"), torch.device("cpu"))
+    seen = []
+    trainer.D.register_forward_pre_hook(lambda module, inputs: seen.append(inputs[0].shape[1]))
+    losses = trainer.step(batch_of(trainer.config))
+    assert seen and set(seen) == {3}  # RGB photos only, real and generated; conditional: 3 + 3
+    assert {"G_GAN", "G_L1", "D_real", "D_fake"} <= set(losses)
+    conditional = build_trainer(tiny_config("pix2pix", "labels2photo"), torch.device("cpu"))
+    first = next(m for m in conditional.D.modules() if isinstance(m, torch.nn.Conv2d))
+    assert first.in_channels == 6
+
+
+@pytest.mark.parametrize("assignments, message", [
+    (["trainer.gan_weight=0", "trainer.lambda_l1=0"], "both 0: nothing to learn from"),
+    (["trainer.gan_weight=-1"], "need both >= 0"),
+    (["trainer.gan_weight=0", "trainer.speckled_negatives=0.5"], "needs a discriminator"),
+])
+def test_pix2pix_objectives_that_cannot_train_are_one_line_errors(assignments, message):
+    with pytest.raises(ConfigError, match=message) as error:
+        build_trainer(tiny_config("pix2pix", "labels2photo", *assignments), torch.device("cpu"))
+    assert "\n" not in str(error.value)
+
+
 def test_image_pool_fills_then_swaps_half_the_time():
     random.seed(0)
     pool = ImagePool(4)

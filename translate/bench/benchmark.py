@@ -11,6 +11,14 @@ with translate.evaluation.evaluate; a comparison grid and a plot of held-out L1 
 Writes OUT/report.md, OUT/report.json, OUT/grid_<style>.png, OUT/quality.png and OUT/runs/. A benchmark
 TOML file (benchmarks/*.toml) holds a [benchmark] table of `Options` and any config tables ([generator],
 [data], ...), which are layered over every combination's config like `translate train --config`.
+
+Variants (translate.bench.variants): named rows that differ by config assignments, listed in the file as
+`[[benchmark.variants]]` tables with `name`, `set = ["KEY=VALUE", ...]` (applied after --set) and optionally
+`test_size` (scored on held-out images of that size, e.g. twice the training crop). Every combination is run
+once per variant and its row labelled by the variant's name (prefixed by the combination's label when there are
+several); variants whose configs come out the same share one training run and differ only in how they are scored.
+The FCN-score columns (per-pixel accuracy, per-class accuracy, class IoU) appear wherever the style has them
+(labels2photo on the scenes world), with the judge's score of the true photos under the table.
 """
 
 from __future__ import annotations
@@ -23,7 +31,7 @@ import platform
 import re
 import shutil
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
@@ -32,6 +40,7 @@ import torch
 
 from translate.bench.quality import quality_markdown, quality_table
 from translate.bench.speed import machine_peaks, measure_speed, memory_method, speed_markdown
+from translate.bench.variants import Variant, read_variants
 from translate.config import (
     assignments_to_table,
     check_layer,
@@ -44,7 +53,7 @@ from translate.config import (
     resolve,
 )
 from translate.device import choose_device, describe, device_kind
-from translate.errors import ConfigError, did_you_mean, unknown_message
+from translate.errors import ConfigError, TranslateError, did_you_mean, unknown_message
 from translate.files import write_json, write_text
 from translate.registry import DISCRIMINATORS, GENERATORS, registry
 
@@ -62,6 +71,7 @@ class Options:
     styles: list[str] = field(default_factory=list)  # speed: empty = noise images; quality: empty = natural style
     generators: list[str] = field(default_factory=list)  # swapped in; empty: each model's own
     discriminators: list[str] = field(default_factory=list)
+    variants: list[Variant] = field(default_factory=list)  # named rows ([[benchmark.variants]]); empty: none
     device: str = "auto"
     seed: int = 0
     # speed
@@ -88,10 +98,14 @@ class Combo:
     generator: str
     discriminator: str
     swapped: tuple[bool, bool] = (False, False)  # whether G, D differ from the model's own
+    name: str = ""  # a variant's row label ("" when the benchmark has no variants)
+    test_size: int = 0  # the size it is scored at; 0: its run's own held-out size
 
     @property
     def label(self) -> str:
-        """'pix2pix', or 'pix2pix G=resnet' when a part was swapped in."""
+        """'pix2pix', or 'pix2pix G=resnet' when a part was swapped in; a variant's name when it is one."""
+        if self.name:
+            return self.name
         parts = [self.model]
         parts += [f"G={self.generator}"] if self.swapped[0] else []
         parts += [f"D={self.discriminator}"] if self.swapped[1] else []
@@ -99,9 +113,9 @@ class Combo:
 
     @property
     def slug(self) -> str:
-        """A folder name: model-style-generator-discriminator."""
+        """A folder name: model-style-generator-discriminator[-variant]."""
         return re.sub(r"[^A-Za-z0-9_.-]+", "_", "-".join([self.model, self.style or "noise", self.generator,
-                                                         self.discriminator]))
+                                                         self.discriminator, *[self.name][:bool(self.name)]]))
 
 
 # ------------------------------------------------------------------------------------------- options
@@ -128,7 +142,9 @@ def make_options(file_options: dict[str, Any], given: dict[str, Any]) -> Options
     for f in fields(Options):
         if f.name in merged:
             value, default = merged[f.name], getattr(options, f.name)
-            if isinstance(default, list):
+            if f.name == "variants":
+                value = read_variants(value)
+            elif isinstance(default, list):
                 value = split_list(value)
                 value = [int(v) for v in value] if f.name == "sizes" else [str(v) for v in value]
             elif type(default) is not type(value) and not (isinstance(default, float) and isinstance(value, int)):
@@ -224,20 +240,33 @@ def combo_config(model: str, style: str | None, generator: str | None, discrimin
 
 def combinations(options: Options, table: str, layer: dict[str, Any],
                  assignments: Iterable[str] = ()) -> list[tuple[Combo, dict[str, Any]]]:
-    """Every (combination, config) a table measures, in order, without duplicates; the first is the reference."""
+    """Every (combination, config) a table measures, in order, without duplicates; the first is the reference.
+
+    With variants, each combination once per variant, its `set` after `assignments`.
+    """
     assignments = list(assignments)
+    bases = [(model, style, g, d) for model in options.models or preset_names("models")
+             for style in (list(options.styles) or [None if table == "speed" else natural_style(model)])
+             for g, d in itertools.product(options.generators or [None], options.discriminators or [None])]
     seen, out = set(), []
-    for model in options.models or preset_names("models"):
-        styles: list[str | None] = list(options.styles) or [None if table == "speed" else natural_style(model)]
-        for style, g, d in itertools.product(styles, options.generators or [None], options.discriminators or [None]):
-            config = combo_config(model, style, g, d, layer, assignments)
-            own = combo_config(model, style, None, None, layer, assignments) if g or d else config
-            gname, dname = config["generator"]["name"], config["discriminator"]["name"]
-            combo = Combo(model, style, gname, dname, (gname != own["generator"]["name"],
-                                                       dname != own["discriminator"]["name"]))
-            if (model, style, gname, dname) not in seen:
-                seen.add((model, style, gname, dname))
-                out.append((combo, config))
+    for (model, style, g, d), variant in itertools.product(bases, options.variants or [Variant("")]):
+        try:
+            config = combo_config(model, style, g, d, layer, [*assignments, *variant.set])
+            own = combo_config(model, style, None, None, layer, [*assignments, *variant.set]) if g or d else config
+        except TranslateError as e:
+            if not variant.name:
+                raise
+            raise ConfigError(f"variant '{variant.name}': {e}") from None
+        gname, dname = config["generator"]["name"], config["discriminator"]["name"]
+        combo = Combo(model, style, gname, dname, (gname != own["generator"]["name"],
+                                                   dname != own["discriminator"]["name"]))
+        if variant.name:
+            combo = replace(combo, name=f"{combo.label} {variant.name}" if len(bases) > 1 else variant.name,
+                            test_size=variant.test_size)
+        key = (model, style, gname, dname, combo.name)
+        if key not in seen:
+            seen.add(key)
+            out.append((combo, config))
     return out
 
 

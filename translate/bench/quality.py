@@ -2,13 +2,16 @@
 
 Every combination is trained with the one loop (`translate.trainers.loop.train`) for `steps` steps on its
 style, into OUT/runs/<slug>/, with `evals` held-out L1 evaluations on the way (the loop time-stamps them);
-then scored with `translate.evaluation.evaluate.evaluate_run`. Drawn: a comparison grid per style (one row per test
-image: input | each model's output | target) and a plot of held-out L1 against training time.
+then scored with `translate.evaluation.evaluate.evaluate_run`, at its variant's test size if it has one. A
+combination whose config is the same as an earlier one's is not trained again: it is scored from that run.
+Drawn: a comparison grid per style and test size (one row per test image: input | each model's output | target)
+and a plot of held-out L1 against training time.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import time
 from pathlib import Path
@@ -20,6 +23,7 @@ from matplotlib.figure import Figure
 from torch.utils.data import default_collate
 
 from translate.config import check_values, from_run
+from translate.data.options import held_out_size
 from translate.data.datasets import build_dataset
 from translate.errors import ConfigError
 from translate.evaluation.evaluate import evaluate_run
@@ -28,6 +32,7 @@ from translate.inference.translator import load
 from translate.rundir import LOG_FILE, read_config
 from translate.trainers.loop import train
 from translate.trainers.samples import read_log, sample_grid
+from translate.zoo.pull import open_run
 
 log = logging.getLogger("translate")
 
@@ -62,48 +67,65 @@ def quality_table(plan: list[tuple[Any, dict[str, Any]]], options: Any, out: Pat
                   device: torch.device) -> dict[str, Any]:
     """Train and score every combination of `plan`; write the grids and the plot; return rows and file names."""
     rows: list[dict[str, Any]] = []
+    runs: dict[str, dict[str, Any]] = {}  # a config (as JSON) -> the row that trained it
     for i, (combo, config) in enumerate(plan, 1):
         run = out / "runs" / combo.slug
         row: dict[str, Any] = {"label": combo.label, "model": combo.model, "style": combo.style,
                                "generator": combo.generator, "discriminator": combo.discriminator,
                                "run": str(run.relative_to(out))}
-        log.info("quality %d/%d: training %s on %s for %d steps", i, len(plan), combo.label, combo.style,
-                 options.steps)
-        try:
-            config = quality_config(config, run, options)
-            tic = time.perf_counter()
-            train(config)
-        except ConfigError as e:  # a combination that cannot train (pix2pix on unpaired data)
-            log.warning("skipped %s on %s: %s", combo.label, combo.style, e)
-            rows.append({**row, "skipped": str(e)})
-            continue
-        row["train_s"] = time.perf_counter() - tic
+        key = json.dumps(config, sort_keys=True, default=str)
+        if key in runs:  # the same training as an earlier row: score that run (at this row's size)
+            first = runs[key]
+            log.info("quality %d/%d: %s shares the run of %s", i, len(plan), combo.label, first["label"])
+            row.update({k: first[k] for k in ("run", "discriminator", "train_s", "steps", "size", "batch_size",
+                                               "curve", "heldout_start", "heldout_end")}, shares_run=first["label"])
+        else:
+            log.info("quality %d/%d: training %s on %s for %d steps", i, len(plan), combo.label, combo.style,
+                     options.steps)
+            try:
+                config = quality_config(config, run, options)
+                tic = time.perf_counter()
+                train(config)
+            except ConfigError as e:  # a combination that cannot train (pix2pix on unpaired data)
+                log.warning("skipped %s on %s: %s", combo.label, combo.style, e)
+                rows.append({**row, "skipped": str(e)})
+                continue
+            row["train_s"] = time.perf_counter() - tic
+            if not any(name.startswith("D") for name in open_run(run).network_names()):
+                row["discriminator"] = "none"  # its trainer built none (pix2pix with trainer.gan_weight = 0)
+            curve = heldout_curve(run)
+            row.update(steps=options.steps, size=config["data"]["crop_size"],
+                       batch_size=config["train"]["batch_size"], curve=curve,
+                       heldout_start=curve[0]["heldout_l1"] if curve else None,
+                       heldout_end=curve[-1]["heldout_l1"] if curve else None)
+            runs[key] = row
         tic = time.perf_counter()
-        report = evaluate_run(run, device=device, limit=options.limit, inception=None if options.fid else False)
-        row["eval_s"] = time.perf_counter() - tic
-        curve = heldout_curve(run)
-        row.update(steps=options.steps, size=config["data"]["crop_size"], batch_size=config["train"]["batch_size"],
-                   curve=curve, evaluation=report,
-                   heldout_start=curve[0]["heldout_l1"] if curve else None,
-                   heldout_end=curve[-1]["heldout_l1"] if curve else None)
+        report = evaluate_run(out / row["run"], device=device, limit=options.limit, size=combo.test_size or None,
+                              inception=None if options.fid else False)
+        row.update(eval_s=time.perf_counter() - tic, evaluation=report, test_size=report["image_size"][0])
         done = [r for r in rows if "train_s" in r and r["style"] == combo.style]
         row["time_ratio"] = row["train_s"] / done[0]["train_s"] if done else 1.0
         rows.append(row)
-        log.info("  %.0f s; test L1 %.4f, PSNR %.2f", row["train_s"], report["l1"], report["psnr"])
+        log.info("  %.0f s; test L1 %.4f, PSNR %.2f at %d px", row["train_s"], report["l1"], report["psnr"],
+                 row["test_size"])
     trained = [r for r in rows if "train_s" in r]
-    grids = {}
-    for style in dict.fromkeys(r["style"] for r in trained):
-        name = f"grid_{style}.png"
-        comparison_grid([r for r in trained if r["style"] == style], out, options.grid_images, device).save(out / name)
-        grids[style] = name
+    grids: dict[str, list[dict[str, Any]]] = {}  # style -> a grid per test size, the first size's named plainly
+    for style, size in dict.fromkeys((r["style"], r["test_size"]) for r in trained):
+        these = [r for r in trained if (r["style"], r["test_size"]) == (style, size)]
+        name = f"grid_{style}.png" if style not in grids else f"grid_{style}_{size}px.png"
+        comparison_grid(these, out, options.grid_images, device, size).save(out / name)
+        grids.setdefault(style, []).append({"test_size": size, "file": name})
     if trained:
-        plot_quality(trained, out / PLOT)
+        plot_quality([r for r in trained if "shares_run" not in r], out / PLOT)
     return {"rows": rows, "grids": grids, "plot": PLOT if trained else None}
 
 
-def comparison_grid(rows: list[dict[str, Any]], out: Path, n: int, device: torch.device) -> Any:
-    """One row per test image of the rows' style: input | each model's output | target, columns titled."""
+def comparison_grid(rows: list[dict[str, Any]], out: Path, n: int, device: torch.device, size: int = 0) -> Any:
+    """One row per test image of the rows' style: input | each model's output | target, columns titled; the test
+    images rendered at `size` (0: the first row's held-out size)."""
     data = from_run(read_config(out / rows[0]["run"]))["data"]
+    if size and size != held_out_size(data):
+        data.update(test_size=size, load_size=max(size, data["load_size"]))
     test = build_dataset(data, "test", train=False)
     batch = default_collate([test[i] for i in range(min(n, len(test)))])  # type: ignore[arg-type]
     columns = {"input": batch["A"]}
@@ -138,16 +160,19 @@ def plot_quality(rows: list[dict[str, Any]], path: Path) -> None:
 # ---------------------------------------------------------------------------------------------- report
 
 
+FCN_SCORES = {"pixel_acc": "FCN pixel acc", "class_acc": "FCN class acc", "class_iou": "FCN class IoU"}
+
+
 def extra_metrics(report: dict[str, Any]) -> dict[str, Any]:
-    """The style's own measures beside L1/PSNR/SSIM: artefact ratio, line F-score, FCN pixel accuracy, style score,
-    FID."""
+    """The style's own measures beside L1/PSNR/SSIM: artefact ratio, line F-score, the FCN-score (per-pixel
+    accuracy, per-class accuracy, class IoU), style score, FID."""
     extra = {}
     if (report.get("artefacts") or {}).get("ratio") is not None:
         extra["artefacts"] = report["artefacts"]["ratio"]
     if "lines" in report:
         extra["line F"] = report["lines"].get("f_score")
-    if "fcn" in report:
-        extra["FCN pixel acc"] = report["fcn"]["generated"].get("pixel_acc")
+    for key, title in FCN_SCORES.items() if "fcn" in report else ():
+        extra[title] = report["fcn"]["generated"].get(key)
     if "style_score" in report:
         extra["style score"] = report["style_score"].get("score")
     if report.get("fid", {}).get("fid") is not None:
@@ -166,10 +191,10 @@ def quality_markdown(quality: dict[str, Any]) -> list[str]:
         first = trained[0] if trained else None
         if first:
             lines.append(f"**{style}**: {first['steps']} steps at {first['size']} px, batch {first['batch_size']}; "
-                         f"scored on the first {first['evaluation']['n_images']} test images")
+                         f"scored on the first {first['evaluation']['n_images']} test images, at 'test px'")
         lines.append("")
-        head = ["model", "G", "D", "train s", "time x", "held-out L1 start -> end", "test L1", "PSNR", "SSIM",
-                *extra_names]
+        head = ["model", "G", "D", "test px", "train s", "time x", "held-out L1 start -> end", "test L1", "PSNR",
+                "SSIM", *extra_names]
         lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for r in these:
             if "skipped" in r:
@@ -177,13 +202,19 @@ def quality_markdown(quality: dict[str, Any]) -> list[str]:
                 continue
             e = r["evaluation"]
             extra = extra_metrics(e)
-            cells = [r["label"], r["generator"], r["discriminator"], f"{r['train_s']:.0f}", f"{r['time_ratio']:.2f}",
-                     f"{fmt(r['heldout_start'])} -> {fmt(r['heldout_end'])}", fmt(e["l1"]), fmt(e["psnr"], 2),
-                     fmt(e["ssim"]), *[fmt(extra.get(k)) for k in extra_names]]
+            trained_s = f"{r['shares_run']}'s run" if "shares_run" in r else f"{r['train_s']:.0f}"
+            cells = [r["label"], r["generator"], r["discriminator"], str(r["test_size"]), trained_s,
+                     f"{r['time_ratio']:.2f}", f"{fmt(r['heldout_start'])} -> {fmt(r['heldout_end'])}", fmt(e["l1"]),
+                     fmt(e["psnr"], 2), fmt(e["ssim"]), *[fmt(extra.get(k)) for k in extra_names]]
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
-        if style in quality["grids"]:
-            lines += [f"![{style} comparison]({quality['grids'][style]})", ""]
+        ceilings = {r["test_size"]: r["evaluation"]["fcn"]["real"] for r in trained if "fcn" in r["evaluation"]}
+        for size, real in ceilings.items():
+            lines.append(f"FCN-score of the true photos at {size} px (the judge's ceiling): "
+                         + ", ".join(f"{title[4:]} {fmt(real[key])}" for key, title in FCN_SCORES.items()))
+        lines += [""] if ceilings else []
+        for grid in quality["grids"].get(style, []):
+            lines += [f"![{style} comparison at {grid['test_size']} px]({grid['file']})", ""]
     if quality.get("plot"):
         lines += [f"![held-out L1 against training time]({quality['plot']})", ""]
     return lines
