@@ -12,7 +12,7 @@ photographs of `python -m benchmarks.gather_photos --landscapes` (data/landscape
 world; their cards carry each photograph's author and licence ([[credits]]) and, beside the world's metrics,
 the photo proxies of `translate eval NAME --photos` on scikit-image's sample photos (never trained on).
 
-    python -m benchmarks.ship_scenes_models                          # train and ship all five
+    python -m benchmarks.ship_scenes_models                          # train and ship all seven
     python -m benchmarks.ship_scenes_models --only scenes-coloring
     python -m benchmarks.ship_scenes_models --run scenes-coloring=benchmarks/runs/pix2pix-coloring-...  # ship a run
 
@@ -76,7 +76,11 @@ MODELS = [
     Shipped("photo-shinkai", "cyclegan", "shinkai", "G_A", "photo -> Shinkai-like anime frame",
             "CycleGAN trained unpaired on real landscape photographs and the embedded scenes world's Shinkai-like "
             "frames, keeping the photos' hues", "photos_colourfulness",
-            extra=("--set", "trainer.hue_weight=5"), photos="data/landscapes"),
+            extra=("--set", "trainer.hue_weight=20", "--set", "data.photo_hue=0.5"), photos="data/landscapes"),
+    Shipped("photo-shinkai-cartoongan", "cartoongan", "shinkai", "G", "photo -> Shinkai-like anime frame",
+            "CartoonGAN trained unpaired on real landscape photographs and the embedded scenes world's Shinkai-like "
+            "frames, keeping the photos' hues", "photos_colourfulness",
+            extra=("--set", "trainer.hue_weight=20", "--set", "data.photo_hue=0.5"), photos="data/landscapes"),
     Shipped("scenes-coloring", "pix2pix", "coloring", "G", "photo -> colouring page (black lines on white)",
             "pix2pix trained on the embedded scenes world's photos and their line drawings", "line_f"),
     Shipped("scenes-labels2photo", "pix2pix", "labels2photo", "G", "label map -> photo",

@@ -15,7 +15,7 @@ CHANGED = {"direction": "BtoA", "load_size": 24, "crop_size": 16, "test_size": 2
            "out_channels": 1}
 
 # [data] keys that are not image options: what build_dataset reads itself, and what other parts read.
-READ_BY_BUILD_DATASET = {"root", "root_a", "root_b", "layout", "task", "n_train", "n_test", "seed", "on_error"}
+READ_BY_BUILD_DATASET = {"root", "root_a", "root_b", "photo_hue", "layout", "task", "n_train", "n_test", "seed", "on_error"}
 READ_ELSEWHERE = {"channel_order": "the trainers and Translator", "workers": "the training loop's DataLoader"}
 
 
