@@ -42,6 +42,7 @@ from translate.config import (
     read_preset,
     read_toml,
     resolve,
+    translating_models,
 )
 from translate.device import choose_device, describe, device_kind
 from translate.errors import ConfigError, did_you_mean, unknown_message
@@ -152,8 +153,12 @@ def check_options(options: Options) -> None:
     for table in options.tables:
         if table not in TABLES:
             raise ConfigError(unknown_message("benchmark table", table, list(TABLES)))
+    for name in options.models:
+        if name in preset_names("models") and name not in translating_models():
+            raise ConfigError(f"model '{name}' draws images for labels rather than translating them; benchmark measures "
+                              f"the translation models: {', '.join(translating_models())}")
     for what, names, known in (
-        ("model", options.models, preset_names("models")),
+        ("model", options.models, translating_models()),
         ("style", options.styles, preset_names("styles")),
         ("generator", options.generators, GENERATORS.names()),
         ("discriminator", options.discriminators, DISCRIMINATORS.names()),
@@ -227,7 +232,7 @@ def combinations(options: Options, table: str, layer: dict[str, Any],
     """Every (combination, config) a table measures, in order, without duplicates; the first is the reference."""
     assignments = list(assignments)
     seen, out = set(), []
-    for model in options.models or preset_names("models"):
+    for model in options.models or translating_models():
         styles: list[str | None] = list(options.styles) or [None if table == "speed" else natural_style(model)]
         for style, g, d in itertools.product(styles, options.generators or [None], options.discriminators or [None]):
             config = combo_config(model, style, g, d, layer, assignments)
