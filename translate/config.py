@@ -85,6 +85,7 @@ DEFAULTS: dict[str, Any] = {
         "precision": "auto",  # auto, fp32, bf16, fp16 (autocast)
         "channels_last": "auto",  # auto, on, off
         "quiet": False,
+        "tensorboard": False,  # also write TensorBoard event files into RUN/tensorboard/ (the tensorboard extra)
     },
 }
 

@@ -9,6 +9,7 @@ then for each batch calls `trainer.step(batch)` and around it does everything el
 - exact resume from the latest checkpoint (data order from (seed, epoch), each item's crop, flip and
   unpaired partner from (seed, epoch, index) whatever the number of workers, RNG states, image pools);
   a resume may train longer and change how it trains (`translate.resume.for_resume`), and config.toml records it;
+- TensorBoard event files beside them when asked (`train.tensorboard`, an extra: `translate.trainers.tensorboard`);
 - Ctrl-C saves a checkpoint and stops with TrainingInterrupted; a non-finite loss stops with a
   TrainingError and leaves the last good checkpoint as it was;
 - DistributedDataParallel when launched by torchrun.
@@ -45,6 +46,7 @@ from translate.trainers.progress import Meter, format_seconds, make_bar, redirec
 from translate.trainers.rng import isolated, seed_everything, set_rng_state
 from translate.trainers.samples import fixed_batch, plot_losses, read_log, sample_grid, save_image
 from translate.trainers.schedule import Schedule, set_lr
+from translate.trainers.tensorboard import TensorBoardLog, summary_writer
 
 log = logging.getLogger("translate")
 
@@ -80,6 +82,8 @@ class Run:
         self.config, self.world = config, world
         train_cfg = config["train"]
         self.quiet = bool(train_cfg["quiet"]) or not world.main
+        if train_cfg["tensorboard"] and world.main:
+            summary_writer()  # a missing extra stops the run before any work
         # chosen now (a used --out fails before any work), created once everything is built
         base = "-".join(p for p in (config.get("model"), config.get("style")) if p) or "run"
         fresh = new_run_dir(train_cfg["out"], base) if world.main and not resume else None
@@ -164,10 +168,13 @@ class Run:
                 seed_everything(seed + 1_000_003 * world.rank + self.step)
         if rng_state is not None and world.main:
             set_rng_state(rng_state)
+        self.board: TensorBoardLog | None = None
         if world.main:
             self._write_config()
             if resume is not None:
                 self._truncate_log()
+            if train_cfg["tensorboard"]:
+                self.board = TensorBoardLog(self.dir, self.step, read_log(self.dir / LOG_FILE))
 
     # --------------------------------------------------------------------------------------- the loop
 
@@ -236,6 +243,8 @@ class Run:
             bar.close()
             if self.world.main:
                 self._timed(self._plot, True)
+            if self.board is not None:
+                self.board.close()
         self._finish(time.perf_counter() - started)
         return self.dir
 
@@ -329,7 +338,8 @@ class Run:
         checkpoint.save(self.dir, "latest", self.trainer.state_dict(), loop_state)
         if keep:
             checkpoint.copy_tag(self.dir, "latest", f"step_{self.step:07d}")
-
+        if self.board is not None:
+            self.board.flush()
 
     def _evaluate(self, epoch_done: int | None) -> None:
         """The trainer's held-out scores (by default the L1 of the test split's first 100), a sample grid, and the
@@ -345,6 +355,8 @@ class Run:
         name = f"epoch_{epoch_done:03d}.png" if epoch_done is not None else f"step_{self.step:07d}.png"
         save_image(grid, self.dir / SAMPLES / name)
         save_image(grid, self.dir / SAMPLES / "latest.png")
+        if self.board is not None:
+            self.board.image(grid, self.step)
         self._plot()
         if self.step == 0:
             log.info("%s of the untrained model: %.4f", words, scores[key])
@@ -359,6 +371,8 @@ class Run:
         record["time"] = round(time.time(), 3)
         with open(self.dir / LOG_FILE, "a", encoding="utf-8") as f:
             f.write(json.dumps(record) + "\n")
+        if self.board is not None:
+            self.board.record(record)
 
     def _truncate_log(self) -> None:
         """Drop log records past the checkpoint: those steps are about to be trained again (from scratch, with
