@@ -93,6 +93,8 @@ TINY = {
                                     lr=5e-3),
     judges.STYLE: judges.Recipe(judges.STYLE, size=32, n_train=24, n_heldout=8, steps=40, batch_size=16, lr=5e-3,
                                 scene_sizes=(32, 64)),
+    judges.DIGITS: judges.Recipe(judges.DIGITS, size=16, n_train=80, n_heldout=20, steps=80, batch_size=20, lr=1e-2,
+                                 width=8),
 }
 
 

@@ -18,6 +18,7 @@ from translate.registry import (
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from translate.inference.sampling import LabelConditional, load_sampler, sample
     from translate.inference.translator import Translator, load
 
 
@@ -51,6 +52,10 @@ def __getattr__(name: str) -> Any:
         from translate.inference import translator
 
         return getattr(translator, name)
+    if name in ("LabelConditional", "load_sampler", "sample"):  # a cgan run draws for labels: no Translator
+        from translate.inference import sampling
+
+        return getattr(sampling, name)
     raise AttributeError(f"module 'translate' has no attribute {name!r}")
 
 
@@ -58,6 +63,7 @@ __all__ = [
     "DATASETS",
     "DISCRIMINATORS",
     "GENERATORS",
+    "LabelConditional",
     "LOSSES",
     "STYLES",
     "TRAINERS",
@@ -67,6 +73,8 @@ __all__ = [
     "list_models",
     "list_names",
     "load",
+    "load_sampler",
     "pull",
     "registry",
+    "sample",
 ]

@@ -47,8 +47,8 @@ DEFAULTS: dict[str, Any] = {
         "root_a": "",  # a folder of photos for the A side of the world's unpaired task (B stays rendered)
         "root_b": "",  # ...or for its B side; either way the held-out split stays the world's test scenes
         "photo_hue": 0.0,  # turn those photos' hues by a random share of the colour circle up to this (0 to 0.5)
-        "layout": "paired",  # paired (AB images or A/ B/) or unpaired (trainA/ trainB/)
-        "task": "",  # the scenes-world task used when root is empty (labels2photo, photo2shinkai...)
+        "layout": "paired",  # paired (AB images or A/ B/), unpaired (trainA/ trainB/), or labels (labelled images: digits)
+        "task": "",  # the embedded data used when root is empty: a scenes-world task (labels2photo...), or digits
         "direction": "AtoB",  # AtoB or BtoA
         "load_size": 286,  # resize to this, then...
         "crop_size": 256,  # ...random crop to this (jitter); the training size
@@ -86,6 +86,7 @@ DEFAULTS: dict[str, Any] = {
         "precision": "auto",  # auto, fp32, bf16, fp16 (autocast)
         "channels_last": "auto",  # auto, on, off
         "quiet": False,
+        "tensorboard": False,  # also write TensorBoard event files into RUN/tensorboard/ (the tensorboard extra)
     },
 }
 
@@ -106,6 +107,12 @@ def configs_dir() -> Path:
 def preset_names(group: str) -> list[str]:
     """Names of the TOML files in configs/<group>/ ('models', 'styles' or 'presets')."""
     return sorted(p.stem for p in (configs_dir() / group).glob("*.toml"))
+
+
+def translating_models() -> list[str]:
+    """The model presets that translate images: all but those that draw images for labels (data.layout 'labels',
+    the cgan), which have no generator to predict, evaluate, export or benchmark."""
+    return [m for m in preset_names("models") if read_preset("models", m).get("data", {}).get("layout") != "labels"]
 
 
 def read_toml(path: str | Path, what: str = "config") -> dict[str, Any]:
@@ -225,7 +232,7 @@ def check_values(config: dict[str, Any]) -> None:
     """Values whose meaning is limited to a few choices or a range."""
     data, train = config["data"], config["train"]
     choices = {
-        "data.layout": (data["layout"], ("paired", "unpaired")),
+        "data.layout": (data["layout"], ("paired", "unpaired", "labels")),
         "data.direction": (data["direction"], ("AtoB", "BtoA")),
         "data.on_error": (data["on_error"], ("skip", "fail")),
         "data.channel_order": (data["channel_order"], ("RGB", "BGR")),

@@ -24,7 +24,7 @@ from translate.errors import ConfigError
 
 RESUMABLE = {
     "train": ("steps", "epochs", "threads", "device", "precision", "channels_last", "quiet",
-              "log_every", "sample_every", "checkpoint_every", "keep_every", "n_samples"),
+              "log_every", "sample_every", "checkpoint_every", "keep_every", "n_samples", "tensorboard"),
     "data": ("workers",),
 }
 
@@ -63,7 +63,7 @@ def for_resume(
     (the command line's flags, as a nested table) < `--set` assignments.
 
     Only keys in `RESUMABLE` may change: more steps or epochs, threads, device, precision, quiet, the
-    log/sample/checkpoint intervals and data.workers. Any other change (the networks, losses, trainer, data,
+    log/sample/checkpoint intervals, TensorBoard and data.workers. Any other change (the networks, losses, trainer, data,
     optimiser, schedule, seed, batch size) is refused in one line naming the keys. `--epochs` alone on a run
     that counted steps counts epochs from then on (train.steps becomes 0). The loop records the resume, its
     step and what changed, in the run's config.toml (`[[resumes]]`).

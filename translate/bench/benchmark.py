@@ -51,6 +51,7 @@ from translate.config import (
     read_preset,
     read_toml,
     resolve,
+    translating_models,
 )
 from translate.device import choose_device, describe, device_kind
 from translate.errors import ConfigError, TranslateError, did_you_mean, unknown_message
@@ -168,8 +169,12 @@ def check_options(options: Options) -> None:
     for table in options.tables:
         if table not in TABLES:
             raise ConfigError(unknown_message("benchmark table", table, list(TABLES)))
+    for name in options.models:
+        if name in preset_names("models") and name not in translating_models():
+            raise ConfigError(f"model '{name}' draws images for labels rather than translating them; benchmark measures "
+                              f"the translation models: {', '.join(translating_models())}")
     for what, names, known in (
-        ("model", options.models, preset_names("models")),
+        ("model", options.models, translating_models()),
         ("style", options.styles, preset_names("styles")),
         ("generator", options.generators, GENERATORS.names()),
         ("discriminator", options.discriminators, DISCRIMINATORS.names()),
@@ -245,7 +250,7 @@ def combinations(options: Options, table: str, layer: dict[str, Any],
     With variants, each combination once per variant, its `set` after `assignments`.
     """
     assignments = list(assignments)
-    bases = [(model, style, g, d) for model in options.models or preset_names("models")
+    bases = [(model, style, g, d) for model in options.models or translating_models()
              for style in (list(options.styles) or [None if table == "speed" else natural_style(model)])
              for g, d in itertools.product(options.generators or [None], options.discriminators or [None])]
     seen, out = set(), []

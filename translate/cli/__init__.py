@@ -13,6 +13,7 @@ from translate.cli.catalogue import import_weights, models, pull
 from translate.cli.data import data
 from translate.cli.measure import benchmark, eval_command
 from translate.cli.predict import export, predict
+from translate.cli.sample import sample
 from translate.cli.serve import serve
 from translate.cli.train import train
 
@@ -22,9 +23,9 @@ from translate.cli.train import train
 # (PyPI's `translate` is another project), and a source checkout on PYTHONPATH has no metadata at all.
 @click.version_option(__version__, message="translate %(version)s")
 def main() -> None:
-    """translate: image-to-image translation (pix2pix, CycleGAN, CartoonGAN) on PyTorch."""
+    """translate: image-to-image translation (pix2pix, CycleGAN, CartoonGAN) on PyTorch; and a cGAN that draws digits."""
     setup_logging()
 
 
-for command in (models, pull, train, predict, export, import_weights, data, eval_command, benchmark, serve):
+for command in (models, pull, train, predict, sample, export, import_weights, data, eval_command, benchmark, serve):
     main.add_command(command)

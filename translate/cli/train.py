@@ -28,6 +28,8 @@ from translate.cli.base import setup_logging
 @click.option("--preset", help="Layered after the style: configs/presets/<PRESET>.toml (paper: the papers' 256 px and widths).")
 @click.option("--config", "config_file", type=click.Path(), help="A TOML file of overrides.")
 @click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE", help="Override one key, e.g. generator.width=32.")
+@click.option("--tensorboard", is_flag=True, help="Also write TensorBoard event files into RUN/tensorboard/ "
+              '(train.tensorboard; pip install "translate-zoo[tensorboard]").')
 @click.option("--dry-run", is_flag=True, help="Resolve and print the config; do not train.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar; warnings and errors only.")
 def train(
@@ -47,6 +49,7 @@ def train(
     preset: str | None,
     config_file: str | None,
     assignments: tuple[str, ...],
+    tensorboard: bool,
     dry_run: bool,
     quiet: bool,
 ) -> None:
@@ -74,6 +77,8 @@ def train(
     put("train", "device", device)
     if quiet:
         put("train", "quiet", True)
+    if tensorboard:
+        put("train", "tensorboard", True)
     if resume:
         from translate.errors import ConfigError
         from translate.resume import for_resume

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from translate.data import scenes
+from translate.data import digits, scenes
 from translate.data.folders import EpochRandomness, ImageFolder, PairedFolder, UnpairedFolder
 from translate.data.options import ImageOptions, image_keywords, takes_image_options
 from translate.data.transforms import to_mode, to_tensor
@@ -97,6 +97,8 @@ def build_dataset(data: dict[str, Any], split: str = "train", train: bool | None
 
     `train` (jitter and flip on) defaults to `split == "train"`.
     """
+    if data["layout"] == "labels":
+        return labelled_dataset(data, split)
     options = image_keywords(data, split == "train" if train is None else train)
     photos = {"root_a": data.get("root_a", ""), "root_b": data.get("root_b", "")}
     if data["root"] and any(photos.values()) and split == "train":
@@ -126,6 +128,17 @@ def build_dataset(data: dict[str, Any], split: str = "train", train: bool | None
     # Photos or not, the held-out split is the world's paired test scenes: held-out L1 and eval keep their meaning.
     n = data["n_train"] if split == "train" else data["n_test"]
     return SceneDataset(data["task"], split, n=n, seed=data["seed"], **options)
+
+
+def labelled_dataset(data: dict[str, Any], split: str) -> Dataset:
+    """A split of labelled images (data.layout = "labels"): the embedded procedural digits, at data.crop_size."""
+    if data["root"] or data["task"] != "digits":
+        raise ConfigError(
+            f"labelled images (data.layout = 'labels') come from the embedded digits only: set data.task = 'digits' "
+            f"and leave data.root empty (now task {data['task']!r}, root {data['root']!r})"
+        )
+    n = data["n_train"] if split == "train" else data["n_test"]
+    return digits.DigitsDataset(split, n=n, seed=data["seed"], size=data["crop_size"])
 
 
 def describe_data(data: dict[str, Any], train_set: Dataset | None = None) -> str:

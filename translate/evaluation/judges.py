@@ -6,11 +6,13 @@
   models: it is taught that photos, garish photos, blurred, speckled, checkerboarded or colour-shifted
   renderings, featureless frames and untrained generators' outputs are not the style (`style_cases`), and it
   looks at native pixels, so a 2-px checkerboard or speckle counts at 64, 128 and 256 px alike;
+- the digit classifier (which of 0-9?) gives the label accuracy of label-conditional GANs (`cgan`): does a
+  model draw the digit it was asked for; it learns from the procedural digits (`translate.data.digits`);
 - Inception-v3 pool features give FID and KID, only when torchvision's ImageNet weights are on this
   machine (nothing is ever downloaded).
 
-A judge is trained from its `Recipe` (a minute or two of CPU at the default) on scenes of its own world
-(`Recipe.world`, the train split; held out: that world's val split), so it never sees any test scene.
+A judge is trained from its `Recipe` (a minute or two of CPU at the default) on scenes (or digits) of its own
+world (`Recipe.world`, the train split; held out: that world's val split), so it never sees any test scene.
 It is cached under `$TRANSLATE_HOME/judges/` (default `~/.cache/translate/judges/`) as
 `<kind>-<key>.safetensors` beside a JSON card with the recipe, held-out scores and training time; the key
 hashes the recipe and `VERSION`, so a changed recipe (or network) trains a new judge instead of reusing one.
@@ -33,7 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from translate.data import scenes
+from translate.data import digits, scenes
 from translate.errors import CheckpointError
 from translate.evaluation import style_cases
 from translate.evaluation.metrics import confusion, segmentation_scores
@@ -42,7 +44,8 @@ from translate.files import home, load_weights, read_json, save_weights, write_j
 log = logging.getLogger("translate")
 
 VERSION = 4  # bump when a network or the training code changes: every cached judge is retrained
-SEGMENTER, STYLE = "segmenter", "style"
+SEGMENTER, STYLE, DIGITS = "segmenter", "style", "digits"
+KINDS = (SEGMENTER, STYLE, DIGITS)
 N_CLASSES = 9  # translate.data.scenes.CLASSES
 
 # Judges train in one CPU thread: on a small, shared CPU their small convolutions ran 2x faster (and used half the
@@ -66,9 +69,9 @@ def judges_dir() -> Path:
 class Recipe:
     """How one judge is trained: everything that changes its weights is here, and hashed into its cache key."""
 
-    kind: str  # "segmenter" or "style"
-    size: int = 64  # segmenter: sees size x size images, others resized to it; style: trains on size x size crops
-    n_train: int = 400  # training scenes (style: at the smallest of scene_sizes, fewer at the larger ones)
+    kind: str  # "segmenter", "style" or "digits"
+    size: int = 64  # segmenter, digits: see size x size images, others resized to it; style: trains on crops
+    n_train: int = 400  # training scenes or digits (style: at the smallest of scene_sizes, fewer at the larger ones)
     n_heldout: int = 100  # held-out scenes (the val split) for the card's scores
     steps: int = 150
     batch_size: int = 16
@@ -80,8 +83,8 @@ class Recipe:
     scene_sizes: tuple[int, ...] = (64, 128, 256)
 
     def __post_init__(self) -> None:
-        if self.kind not in (SEGMENTER, STYLE) or self.size < 8 or self.size % 4:
-            raise ValueError(f"judge recipe: kind must be {SEGMENTER!r} or {STYLE!r} and size a multiple of 4, >= 8")
+        if self.kind not in KINDS or self.size < 8 or self.size % 4:
+            raise ValueError(f"judge recipe: kind must be one of {KINDS} and size a multiple of 4, >= 8")
         if self.kind == STYLE and (not self.scene_sizes or min(self.scene_sizes) < self.size):
             raise ValueError(f"style judge recipe: scene_sizes {self.scene_sizes} must all hold a {self.size} px crop")
 
@@ -95,6 +98,7 @@ class Recipe:
 RECIPES: dict[str, Recipe] = {
     SEGMENTER: Recipe(SEGMENTER, steps=300, lr=3e-3),
     STYLE: Recipe(STYLE, n_train=240, steps=500, batch_size=32),
+    DIGITS: Recipe(DIGITS, size=digits.SIZE, n_train=2000, n_heldout=500, steps=300, batch_size=64, lr=3e-3),
 }
 
 
@@ -166,7 +170,21 @@ class StyleNet(nn.Module):
         return (logit * weight.softmax(-1)).sum(-1)
 
 
+class DigitNet(nn.Module):
+    """Two conv levels with max pooling and a linear head: logits of the ten digits from a grey image."""
+
+    def __init__(self, width: int = 16, size: int = digits.SIZE) -> None:
+        super().__init__()
+        self.features = nn.Sequential(_convs(1, width), nn.MaxPool2d(2), _convs(width, 2 * width), nn.MaxPool2d(2))
+        self.head = nn.Linear(2 * width * (size // 4) ** 2, digits.N_CLASSES)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x).flatten(1))
+
+
 def _network(recipe: Recipe) -> nn.Module:
+    if recipe.kind == DIGITS:
+        return DigitNet(recipe.width, recipe.size)
     return SegmenterNet(width=recipe.width) if recipe.kind == SEGMENTER else StyleNet(width=recipe.width)
 
 
@@ -182,23 +200,26 @@ class Judge:
     card: dict[str, Any]
 
     def prepare(self, images: torch.Tensor) -> torch.Tensor:
-        """NCHW in [-1, 1], RGB or grey, any size -> RGB on the judge's device: at the segmenter's size, or as it
-        is for the style judge (resizing would smear a 64 px output, and a 2x downsample cancels a 2-px
-        checkerboard and averages speckle away: both are what it must see)."""
+        """NCHW in [-1, 1], RGB or grey, any size -> RGB (digits: grey) on the judge's device: at the segmenter's
+        and digit judge's size, or as it is for the style judge (resizing would smear a 64 px output, and a 2x
+        downsample cancels a 2-px checkerboard and averages speckle away: both are what it must see)."""
         device = next(self.net.parameters()).device
         x = images.float().to(device)
-        if x.shape[1] == 1:
+        if self.recipe.kind == DIGITS:
+            x = x.mean(1, keepdim=True)
+        elif x.shape[1] == 1:
             x = x.expand(-1, 3, -1, -1)
-        if self.recipe.kind == SEGMENTER and x.shape[-2:] != (self.recipe.size, self.recipe.size):
+        if self.recipe.kind != STYLE and x.shape[-2:] != (self.recipe.size, self.recipe.size):
             x = F.interpolate(x, size=(self.recipe.size, self.recipe.size), mode="bilinear", antialias=True,
                               align_corners=False)
         return x.clamp(-1, 1)
 
     @torch.no_grad()
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
-        """Segmenter: class ids N x size x size. Style classifier: probability of 'a clean Shinkai rendering', (N,)."""
+        """Segmenter: class ids N x size x size. Style classifier: probability of 'a clean Shinkai rendering', (N,).
+        Digits: the digit read, (N,)."""
         out = self.net(self.prepare(images))
-        return out.argmax(1).cpu() if self.recipe.kind == SEGMENTER else torch.sigmoid(out).cpu()
+        return torch.sigmoid(out).cpu() if self.recipe.kind == STYLE else out.argmax(1).cpu()
 
     def to(self, device: torch.device | str) -> Judge:
         self.net.to(device)
@@ -206,7 +227,7 @@ class Judge:
 
 
 def get_judge(kind: str, recipe: Recipe | None = None, device: torch.device | str = "cpu") -> Judge:
-    """The judge of `kind` ("segmenter" or "style"): from memory, from the cache, or trained now and cached."""
+    """The judge of `kind` ("segmenter", "style" or "digits"): from memory, from the cache, or trained now and cached."""
     recipe = recipe or RECIPES[kind]
     if recipe.kind != kind:
         raise ValueError(f"a {recipe.kind} recipe cannot make a {kind}")
@@ -251,9 +272,13 @@ def _save(judge: Judge, weights: Path, card_path: Path) -> None:
 
 def _render(recipe: Recipe, split: str, n: int) -> dict[str, torch.Tensor] | style_cases.Pool:
     """Scenes of the judges' world: the segmenter's photos and labels (N x H x W) at its size, or the style
-    judge's pool (photos, Shinkai renderings, untrained outputs at every scene size); images NCHW in [-1, 1]."""
+    judge's pool (photos, Shinkai renderings, untrained outputs at every scene size); the digit judge's digits and
+    their labels (N,); images NCHW in [-1, 1]."""
     if recipe.kind == STYLE:
         return style_cases.render_pool(recipe.world, split, n, recipe.scene_sizes, recipe.seed)
+    if recipe.kind == DIGITS:
+        images, labels = digits.render_split(recipe.world, split, n, recipe.size)
+        return {"photo": images, "labels": labels}
     photos, labels = [], []
     for i in range(n):
         scene = scenes.render(scenes.scene_seed(recipe.world, split, i), recipe.size)
@@ -264,11 +289,15 @@ def _render(recipe: Recipe, split: str, n: int) -> dict[str, torch.Tensor] | sty
 
 
 def _batch(recipe: Recipe, data: Any, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """One training batch: images and targets, randomly flipped (the style judge's: see `style_cases`)."""
+    """One training batch: images and targets, randomly flipped (the style judge's: see `style_cases`; digits are
+    not flipped but given noise, so that a generator's grain does not change what it reads)."""
     if recipe.kind == STYLE:
         return style_cases.training_batch(data, recipe.size, recipe.batch_size, gen)
     index = torch.randint(len(data["labels"]), (recipe.batch_size,), generator=gen)
     x, y = data["photo"][index], data["labels"][index]
+    if recipe.kind == DIGITS:
+        level = torch.rand(recipe.batch_size, 1, 1, 1, generator=gen) * 0.3
+        return (x + torch.randn(x.shape, generator=gen) * level).clamp(-1, 1), y
     flip = torch.rand(recipe.batch_size, generator=gen) < 0.5
     return torch.where(flip.view(-1, 1, 1, 1), x.flip(-1), x), torch.where(flip.view(-1, 1, 1), y.flip(-1), y)
 
@@ -299,7 +328,7 @@ def train_judge(recipe: Recipe) -> Judge:
         for _ in range(recipe.steps):
             x, y = _batch(recipe, train_data, gen)
             out = net(x)
-            loss = F.cross_entropy(out, y) if recipe.kind == SEGMENTER else F.binary_cross_entropy_with_logits(out, y)
+            loss = F.binary_cross_entropy_with_logits(out, y) if recipe.kind == STYLE else F.cross_entropy(out, y)
             optim.zero_grad(set_to_none=True)
             loss.backward()
             optim.step()
@@ -315,12 +344,14 @@ def train_judge(recipe: Recipe) -> Judge:
         "key": recipe.key(),
         "version": VERSION,
         "recipe": asdict(recipe),
-        "what": ("per-pixel scene classes from a photo (FCN-score)" if recipe.kind == SEGMENTER
-                 else "probability that an image is a clean Shinkai rendering: not a photo, not blurred, speckled, "
-                      "checkerboarded, colour-shifted or featureless, not an untrained generator's output "
-                      "(style score)"),
-        "input": (f"RGB, {recipe.size}x{recipe.size}, values in [-1, 1]" if recipe.kind == SEGMENTER
-                  else f"RGB at native resolution (any size), values in [-1, 1]; trained on {recipe.size} px crops"),
+        "what": {SEGMENTER: "per-pixel scene classes from a photo (FCN-score)",
+                 STYLE: "probability that an image is a clean Shinkai rendering: not a photo, not blurred, speckled, "
+                        "checkerboarded, colour-shifted or featureless, not an untrained generator's output "
+                        "(style score)",
+                 DIGITS: "which digit 0-9 a grey image shows (label accuracy of label-conditional GANs)"}[recipe.kind],
+        "input": {SEGMENTER: f"RGB, {recipe.size}x{recipe.size}, values in [-1, 1]",
+                  STYLE: f"RGB at native resolution (any size), values in [-1, 1]; trained on {recipe.size} px crops",
+                  DIGITS: f"grey, {recipe.size}x{recipe.size}, white digit on black, values in [-1, 1]"}[recipe.kind],
         "data": _data_note(recipe),
         "heldout": heldout_scores,
         "final_loss": round(float(loss.detach()), 4),
@@ -331,6 +362,9 @@ def train_judge(recipe: Recipe) -> Judge:
 
 
 def _data_note(recipe: Recipe) -> str:
+    if recipe.kind == DIGITS:
+        return (f"procedural digits of seed {recipe.world}: train split items 0-{recipe.n_train - 1}; held out: "
+                f"val split items 0-{recipe.n_heldout - 1}")
     if recipe.kind == SEGMENTER:
         return (f"scenes world {recipe.world}: train split scenes 0-{recipe.n_train - 1}; held out: val split "
                 f"scenes 0-{recipe.n_heldout - 1}")
@@ -346,7 +380,11 @@ def judge_accuracy(judge: Judge, data: Any, batch_size: int = 25) -> dict[str, A
     its mean probability of 'clean Shinkai' for every case of `style_cases.CASES`, over the sizes and at each.
 
     Style: shinkai_acc is the share of clean renderings called clean, photo_acc of photos called not, accuracy the
-    balance of shinkai_acc and the share of every negative case's images called not clean."""
+    balance of shinkai_acc and the share of every negative case's images called not clean. Digits: the accuracy,
+    overall and per digit."""
+    if judge.recipe.kind == DIGITS:
+        read = torch.cat([judge(data["photo"][i:i + batch_size]) for i in range(0, len(data["photo"]), batch_size)])
+        return digit_accuracy(read, data["labels"])
     if judge.recipe.kind == SEGMENTER:
         matrix = np.zeros((N_CLASSES, N_CLASSES), np.int64)
         for i in range(0, len(data["photo"]), batch_size):
@@ -375,3 +413,11 @@ def judge_accuracy(judge: Judge, data: Any, batch_size: int = 25) -> dict[str, A
         "scores_by_size": {str(size): {case: round(float(probs[case][size].mean()), 4) for case in probs}
                            for size in data},
     }
+
+
+def digit_accuracy(read: torch.Tensor, labels: torch.Tensor) -> dict[str, Any]:
+    """{"accuracy": share of digits read as their label, "by_label": that share for each digit 0-9}."""
+    right = (read.cpu() == labels.cpu()).float()
+    by_label = [round(float(right[labels.cpu() == d].mean()), 4) if (labels == d).any() else None
+                for d in range(digits.N_CLASSES)]
+    return {"accuracy": round(float(right.mean()), 4), "by_label": by_label}

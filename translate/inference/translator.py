@@ -23,6 +23,7 @@ from translate.data.options import held_out_size
 from translate.data.transforms import to_image, to_mode, to_tensor
 from translate.device import choose_device
 from translate.errors import CheckpointError, ConfigError
+from translate.inference.sampling import refuse_translating
 from translate.inference.tiling import round_tile, run_tiled
 from translate.models.layers import set_dropout
 from translate.zoo.cards import TEST_MODES
@@ -90,6 +91,7 @@ def load(
         raise ConfigError(f"test mode '{test_mode}': use {' or '.join(TEST_MODES)}")
     found = open_run(run, tag)
     raw = found.config
+    refuse_translating(raw, found.label)
     config = from_run(raw)
     in_channels, out_channels = run_channels(raw, config)
     names = found.network_names()

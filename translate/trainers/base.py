@@ -1,8 +1,9 @@
 """What every trainer shares: building its parts from the config, Adam, mixed precision, and a state dict.
 
 A trainer owns its networks, optimisers and losses and exposes `step(batch) -> {loss name: float}`,
-`translate(x)` (the main direction, for the held-out metric), `sample(batch)` (named image columns for the
-sample grids) and `state_dict()` / `load_state_dict()`. It knows nothing of loops, files or logging.
+`translate(x)` (the main direction, for the held-out metric), `heldout(test_set)` (the held-out scores; by
+default the L1 of `translate`), `sample(batch)` (named image columns for the sample grids) and `state_dict()` /
+`load_state_dict()`. It knows nothing of loops, files or logging.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ from typing import Any, Callable, Iterator
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.data import Dataset
 
 from translate.config import build_generator
 from translate.errors import ConfigError
+from translate.evaluation.metrics import heldout_l1
 from translate.models.losses import hue_distance, total_variation
 from translate.registry import TRAINERS, create, registry
 
@@ -29,6 +32,9 @@ class Trainer:
     Subclasses set `self.networks` (name -> module, the names used in checkpoints: G, D, G_A, ...) and
     `self.optimizers` (name -> optimiser), then implement `step`, `translate` and `sample`.
     """
+
+    # The held-out score the loop names in its lines: its key in what `heldout` returns, and how to say it.
+    heldout_metric = ("heldout_l1", "held-out L1")
 
     def __init__(self, config: dict[str, Any], device: torch.device | str, *, tv_weight: float = 0.0,
                  tv_cap: float = 0.0, hue_weight: float = 0.0, speckled_negatives: float = 0.0,
@@ -72,6 +78,11 @@ class Trainer:
     def build_generator(self, in_channels: int, out_channels: int) -> nn.Module:
         """The [generator] table's part, with the channels given; a U-Net's depth fits the crop size."""
         name = self.config["generator"]["name"]
+        if self.config["data"]["layout"] == "labels":
+            raise ConfigError(
+                f"style '{self.config.get('style') or 'this data'}' holds labelled images (data.layout = 'labels'), "
+                "nothing to translate; draw them with --model cgan"
+            )
         if not registry("generator").entry(name).trainable:
             raise ConfigError(
                 f"generator '{name}' is a baseline with nothing to train; score it with: translate eval {name} --style STYLE"
@@ -253,6 +264,12 @@ class Trainer:
         """The main direction (A -> B) on a batch of source images, for the held-out metric."""
         raise NotImplementedError
 
+    def heldout(self, test_set: Dataset, channels_last: bool = False) -> dict[str, Any]:
+        """Held-out scores of the model as it is now, for log.jsonl; they include `heldout_metric`'s key. The loop
+        calls it with the random streams isolated. A translator's: the mean L1 of `translate` against the true
+        targets of the first 100 held-out images."""
+        return {"heldout_l1": heldout_l1(self.translate, test_set, self.device, channels_last=channels_last)}
+
     def sample(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
         """Named image columns for a sample grid, in order: input, output(s), target where there is one."""
         raise NotImplementedError
@@ -296,6 +313,11 @@ def batch_to_device(batch: dict[str, Any], device: torch.device, channels_last: 
         else v.to(device) if isinstance(v, torch.Tensor) else v
         for k, v in batch.items()
     }
+
+
+def batch_length(batch: dict[str, Any]) -> int:
+    """How many items a batch holds: the length of its first tensor."""
+    return next(len(v) for v in batch.values() if isinstance(v, torch.Tensor))
 
 
 def build_trainer(config: dict[str, Any], device: torch.device) -> Trainer:

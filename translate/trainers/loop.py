@@ -9,6 +9,7 @@ then for each batch calls `trainer.step(batch)` and around it does everything el
 - exact resume from the latest checkpoint (data order from (seed, epoch), each item's crop, flip and
   unpaired partner from (seed, epoch, index) whatever the number of workers, RNG states, image pools);
   a resume may train longer and change how it trains (`translate.resume.for_resume`), and config.toml records it;
+- TensorBoard event files beside them when asked (`train.tensorboard`, an extra: `translate.trainers.tensorboard`);
 - Ctrl-C saves a checkpoint and stops with TrainingInterrupted; a non-finite loss stops with a
   TrainingError and leaves the last good checkpoint as it was;
 - DistributedDataParallel when launched by torchrun.
@@ -35,17 +36,17 @@ from translate.data.datasets import build_split, describe_data
 from translate.data.options import held_out_size
 from translate.data.prefetch import batches_ahead, spare_cores
 from translate.errors import CheckpointError, ConfigError, TrainingError
-from translate.evaluation.metrics import heldout_l1
 from translate.files import write_text
 from translate.resume import describe_changes, resume_changes
 from translate.rundir import CONFIG_FILE, LOG_FILE, LOSS_PLOT, SAMPLES, new_run_dir, read_config, write_config
 from translate.trainers import checkpoint, distributed
-from translate.trainers.base import Trainer, batch_to_device, build_trainer
+from translate.trainers.base import Trainer, batch_length, batch_to_device, build_trainer
 from translate.trainers.probe import choose_for_training
 from translate.trainers.progress import Meter, format_seconds, make_bar, redirect_logging, stop_on_signals
 from translate.trainers.rng import isolated, seed_everything, set_rng_state
 from translate.trainers.samples import fixed_batch, plot_losses, read_log, sample_grid, save_image
 from translate.trainers.schedule import Schedule, set_lr
+from translate.trainers.tensorboard import TensorBoardLog, summary_writer
 
 log = logging.getLogger("translate")
 
@@ -81,6 +82,8 @@ class Run:
         self.config, self.world = config, world
         train_cfg = config["train"]
         self.quiet = bool(train_cfg["quiet"]) or not world.main
+        if train_cfg["tensorboard"] and world.main:
+            summary_writer()  # a missing extra stops the run before any work
         # chosen now (a used --out fails before any work), created once everything is built
         base = "-".join(p for p in (config.get("model"), config.get("style")) if p) or "run"
         fresh = new_run_dir(train_cfg["out"], base) if world.main and not resume else None
@@ -165,10 +168,13 @@ class Run:
                 seed_everything(seed + 1_000_003 * world.rank + self.step)
         if rng_state is not None and world.main:
             set_rng_state(rng_state)
+        self.board: TensorBoardLog | None = None
         if world.main:
             self._write_config()
             if resume is not None:
                 self._truncate_log()
+            if train_cfg["tensorboard"]:
+                self.board = TensorBoardLog(self.dir, self.step, read_log(self.dir / LOG_FILE))
 
     # --------------------------------------------------------------------------------------- the loop
 
@@ -237,6 +243,8 @@ class Run:
             bar.close()
             if self.world.main:
                 self._timed(self._plot, True)
+            if self.board is not None:
+                self.board.close()
         self._finish(time.perf_counter() - started)
         return self.dir
 
@@ -268,7 +276,7 @@ class Run:
         self.step += 1
         if callback is not None:
             callback(self.step, losses, self.trainer)
-        return losses, batch["A"].shape[0] * self.world.size
+        return losses, batch_length(batch) * self.world.size
 
     def _check(self, unchecked: Meter, stop_requested: bool, eventful: bool) -> bool:
         """Raise if a loss counted in `unchecked` was not finite (on any rank); return whether any rank was asked to
@@ -330,23 +338,28 @@ class Run:
         checkpoint.save(self.dir, "latest", self.trainer.state_dict(), loop_state)
         if keep:
             checkpoint.copy_tag(self.dir, "latest", f"step_{self.step:07d}")
+        if self.board is not None:
+            self.board.flush()
 
     def _evaluate(self, epoch_done: int | None) -> None:
-        """Held-out L1 of the whole test split (its first 100), a sample grid, and the loss plot."""
+        """The trainer's held-out scores (by default the L1 of the test split's first 100), a sample grid, and the
+        loss plot."""
         with isolated(self.trainer):
-            value = heldout_l1(self.trainer.translate, self.test_set, self.device, channels_last=self.channels_last)
+            scores = self.trainer.heldout(self.test_set, self.channels_last)
             columns = self.trainer.sample(batch_to_device(self.fixed, self.device, self.channels_last))
-        record = {"kind": "eval", "step": self.step, "epoch": round(self.step / self.steps_per_epoch, 3),
-                  "heldout_l1": value}
-        self.evals.append({"step": self.step, "heldout_l1": value})
+        key, words = self.trainer.heldout_metric
+        record = {"kind": "eval", "step": self.step, "epoch": round(self.step / self.steps_per_epoch, 3), **scores}
+        self.evals.append({"step": self.step, key: scores[key]})
         self._log(record)
         grid = sample_grid(columns)
         name = f"epoch_{epoch_done:03d}.png" if epoch_done is not None else f"step_{self.step:07d}.png"
         save_image(grid, self.dir / SAMPLES / name)
         save_image(grid, self.dir / SAMPLES / "latest.png")
+        if self.board is not None:
+            self.board.image(grid, self.step)
         self._plot()
         if self.step == 0:
-            log.info("held-out L1 of the untrained model: %.4f", value)
+            log.info("%s of the untrained model: %.4f", words, scores[key])
 
     def _plot(self, force: bool = False) -> None:
         """Redraw loss.png: at most every PLOT_EVERY seconds (a plot takes about a second), or when forced."""
@@ -358,6 +371,8 @@ class Run:
         record["time"] = round(time.time(), 3)
         with open(self.dir / LOG_FILE, "a", encoding="utf-8") as f:
             f.write(json.dumps(record) + "\n")
+        if self.board is not None:
+            self.board.record(record)
 
     def _truncate_log(self) -> None:
         """Drop log records past the checkpoint: those steps are about to be trained again (from scratch, with
@@ -371,7 +386,8 @@ class Run:
 
     def _epoch_line(self, meter: Meter, lr: float, elapsed: float) -> str:
         epochs = math.ceil(self.total_steps / self.steps_per_epoch)
-        heldout = f" | held-out L1 {self.evals[-1]['heldout_l1']:.4f}" if self.evals and self.evals[-1]["step"] == self.step else ""
+        key, words = self.trainer.heldout_metric
+        heldout = f" | {words} {self.evals[-1][key]:.4f}" if self.evals and self.evals[-1]["step"] == self.step else ""
         return (
             f"epoch {self.step // self.steps_per_epoch}/{epochs} (step {self.step}/{self.total_steps}): "
             f"{meter.postfix()}{heldout} | {meter.rate():.1f} img/s | lr {lr:.2e} | {format_seconds(elapsed)}"
@@ -380,9 +396,10 @@ class Run:
     def _finish(self, elapsed: float) -> None:
         if not self.world.main:
             return
-        first = next((e["heldout_l1"] for e in self.evals if e["step"] == 0), None)
-        last = self.evals[-1]["heldout_l1"] if self.evals else None
-        change = f"; held-out L1 {first:.4f} -> {last:.4f}" if first is not None and last is not None else ""
+        key, words = self.trainer.heldout_metric
+        first = next((e[key] for e in self.evals if e["step"] == 0), None)
+        last = self.evals[-1][key] if self.evals else None
+        change = f"; {words} {first:.4f} -> {last:.4f}" if first is not None and last is not None else ""
         log.info("done: step %d in %s%s; held-out evaluations, sample grids and checkpoints took %s (%.1f%% of the "
                  "run); run directory %s", self.step, format_seconds(elapsed), change, format_seconds(self.bookkeeping),
                  100 * self.bookkeeping / max(elapsed, 1e-9), self.dir)

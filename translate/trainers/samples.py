@@ -62,7 +62,7 @@ NOT_SERIES = {"step", "epoch", "time", "lr", "images_per_s", "kind"}
 
 
 def plot_losses(records: list[dict[str, Any]], path: str | Path, title: str = "") -> None:
-    """loss.png: one small panel per logged loss against step, then the held-out metric and the rate."""
+    """loss.png: one small panel per logged loss against step, then each held-out score and the rate."""
     # The object API with the Agg canvas: no pyplot, no global backend switch, no display needed.
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -72,7 +72,10 @@ def plot_losses(records: list[dict[str, Any]], path: str | Path, title: str = ""
     names: list[str] = []
     for r in train:
         names += [k for k in r if k not in NOT_SERIES and k not in names and isinstance(r[k], (int, float))]
-    panels = [(n, train) for n in names] + [(k, evals) for k in ("heldout_l1",) if any(k in r for r in evals)]
+    scores: list[str] = []  # the held-out scores (heldout_l1; a cGAN's label_accuracy, diversity)
+    for r in evals:
+        scores += [k for k in r if k not in NOT_SERIES and k not in scores and isinstance(r[k], (int, float))]
+    panels = [(n, train) for n in names] + [(k, evals) for k in scores]
     if train and any("lr" in r for r in train):
         panels.append(("lr", train))
     if not panels:
