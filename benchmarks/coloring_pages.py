@@ -4,10 +4,11 @@ On the scenes world's test scenes, clean and degraded (`translate.data.degrade.C
 low-contrast, photo-like), each method draws line art and is scored against the world's true sketch by line
 precision, recall and F-score (`translate.evaluation.metrics.line_counts`, as `translate eval` scores the
 coloring style: lines darker than 128, a drawn pixel correct within size/64 px of a true line). Methods: the
-classical baselines `canny` and `dodge` ("gray, invert, blur, invert"), the first stage, the second stage
-(`python -m benchmarks.coloring_stage2`), and the second stage's output made a colouring page (`--page`).
+classical baselines `canny` and `dodge` ("gray, invert, blur, invert"), the first stage, each second stage
+(`python -m benchmarks.coloring_stage2`), and the last one's output made a colouring page (`--page`).
 
-    python -m benchmarks.coloring_pages --stage2 runs/coloring-stage2/run --grid docs/coloring_pages.png
+    python -m benchmarks.coloring_pages --stage2 runs/coloring-stage2/run \
+        --stage2 "stage 2, hazed=runs/coloring-stage2-haze/run" --grid docs/coloring_pages.png
 
 appends the table to benchmarks/results/coloring_pages.md and draws one test scene under every condition.
 """
@@ -17,6 +18,8 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shlex
+import textwrap
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
@@ -31,19 +34,23 @@ RESULTS = ROOT / "benchmarks" / "results" / "coloring_pages.md"
 Method = Callable[[torch.Tensor], torch.Tensor]
 
 
-def methods(stage1: str, stage2: str) -> dict[str, Method]:
-    """Each method as a function from an NCHW photo batch in [-1, 1] to line art in [-1, 1]."""
+def methods(stage1: str, stage2: list[str]) -> dict[str, Method]:
+    """Each method as a function from an NCHW photo batch in [-1, 1] to line art in [-1, 1]: the baselines, the
+    first stage, each second stage (`RUN` or `LABEL=RUN`), and the last second stage's output as a page."""
     import translate
     from translate.inference.colouring_page import tensor_page
 
-    first, second = translate.load(stage1), translate.load(stage2)
-    return {
+    chosen: dict[str, Method] = {
         "Canny": translate.create("generator", "canny"),
         "dodge": translate.create("generator", "dodge"),
-        "stage 1": first.translate_tensor,
-        "stage 2": second.translate_tensor,
-        "stage 2, page": lambda x: tensor_page(second.translate_tensor(x)),
+        "stage 1": translate.load(stage1).translate_tensor,
     }
+    for number, given in enumerate(stage2):
+        label, _, run = given.rpartition("=")
+        chosen[label or ("stage 2" if number == 0 else f"stage 2 ({run})")] = translate.load(run).translate_tensor
+    last_label, last = list(chosen.items())[-1]
+    chosen[f"{last_label}, page"] = lambda x: tensor_page(last(x))
+    return chosen
 
 
 def test_scenes(n: int, size: int, seed: int) -> list:
@@ -82,7 +89,7 @@ def score(methods: dict[str, Method], scenes: list, size: int, batch: int = 10) 
     return table
 
 
-def grid(methods: dict[str, Method], scene, index: int, gap: int = 4, header: int = 14) -> Image.Image:
+def grid(methods: dict[str, Method], scene, index: int, gap: int = 4, header: int = 26) -> Image.Image:
     """One scene under every condition (rows): input | each method | the true sketch (columns)."""
     from translate.data.degrade import CONDITIONS
     from translate.data.transforms import to_image, to_tensor
@@ -93,8 +100,9 @@ def grid(methods: dict[str, Method], scene, index: int, gap: int = 4, header: in
     sheet = Image.new("RGB", (label + len(columns) * (size + gap) + gap,
                               header + len(CONDITIONS) * (size + gap) + gap), "white")
     draw = ImageDraw.Draw(sheet)
-    for c, name in enumerate(columns):
-        draw.text((label + gap + c * (size + gap) + 2, 2), name, fill=(0, 0, 0))
+    for c, name in enumerate(columns):  # two lines of about 20 characters fit over a 128 px column
+        draw.multiline_text((label + gap + c * (size + gap) + 2, 1), "\n".join(textwrap.wrap(name, 20)[:2]),
+                            fill=(0, 0, 0), spacing=1)
     for r, condition in enumerate(CONDITIONS):
         y = header + gap + r * (size + gap)
         draw.text((4, y + size // 2 - 6), condition, fill=(0, 0, 0))
@@ -113,8 +121,8 @@ def write_results(table: dict[str, dict[str, dict]], args: argparse.Namespace, p
     lines = [
         f"\n## {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
         "",
-        f"`python -m benchmarks.coloring_pages --stage1 {args.stage1} --stage2 {args.stage2} --n {args.n} "
-        f"--size {args.size}`: the world's first {args.n} test scenes (seed {args.seed}) at {args.size} px; "
+        f"`python -m benchmarks.coloring_pages --stage1 {args.stage1} "
+        + "".join(f"--stage2 {shlex.quote(s)} " for s in args.stage2) + f"--n {args.n} --size {args.size}`: the world's first {args.n} test scenes (seed {args.seed}) at {args.size} px; "
         f"line F (precision / recall) against the true sketches, tolerance {args.size / 64:g} px. "
         f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__}.",
         "",
@@ -135,25 +143,30 @@ def write_results(table: dict[str, dict[str, dict]], args: argparse.Namespace, p
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--stage1", default="scenes-coloring", help="the first stage: a catalogue name or a run")
-    parser.add_argument("--stage2", default="runs/coloring-stage2/run", help="the second stage's run")
+    parser.add_argument("--stage2", action="append", help="a second stage's run, or LABEL=RUN; repeatable (default: "
+                        "runs/coloring-stage2/run); the last is also shown as a colouring page")
     parser.add_argument("--n", type=int, default=100, help="test scenes")
     parser.add_argument("--size", type=int, default=128, help="test size in pixels (the style's held-out size)")
     parser.add_argument("--seed", type=int, default=0, help="the world's seed")
     parser.add_argument("--grid", help="draw the grid into this PNG")
     parser.add_argument("--grid-scene", type=int, default=1, help="which test scene the grid shows")
     parser.add_argument("--results", default=str(RESULTS))
+    parser.add_argument("--grid-only", action="store_true", help="draw the grid without scoring (nothing appended)")
     args = parser.parse_args(argv)
 
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
+    args.stage2 = args.stage2 or ["runs/coloring-stage2/run"]
     chosen = methods(args.stage1, args.stage2)
-    scenes = test_scenes(args.n, args.size, args.seed)
-    table = score(chosen, scenes, args.size)
-    write_results(table, args, Path(args.results))
+    if not args.grid_only:
+        table = score(chosen, test_scenes(args.n, args.size, args.seed), args.size)
+        write_results(table, args, Path(args.results))
     if args.grid:
         from translate.data import scenes as world
 
         scene = world.render(world.scene_seed(args.seed, "test", args.grid_scene), args.size)
-        grid(chosen, scene, args.grid_scene).save(args.grid, optimize=True)
+        # 256 colours: the line art needs two, and the photos keep their look at a third of the bytes
+        sheet = grid(chosen, scene, args.grid_scene).quantize(256, Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+        sheet.save(args.grid, optimize=True)
         print(f"wrote {args.grid} ({Path(args.grid).stat().st_size // 1024} KB)")
 
 

@@ -35,10 +35,11 @@ STEPS = 8000  # the coloring style's budget: 20 epochs of 400 scenes
 
 
 def make_data(stage1: str, out: Path, n_scenes: int, images: str | None, overwrite: bool,
-              originals: int | None = None, test_scenes: int | None = None) -> dict:
+              originals: int | None = None, test_scenes: int | None = None, haze: bool = False) -> dict:
     """Write the second stage's paired set into `out` with the coloring style's sizes, and its splits' sizes
     unless `originals` (training pairs of the world) or `test_scenes` say otherwise."""
     from translate.config import read_preset
+    from translate.data.degrade import HAZY_TRAINING, TRAINING
     from translate.data.pseudo_pairs import write_stage2_set
     from translate.inference.translator import load
 
@@ -47,7 +48,8 @@ def make_data(stage1: str, out: Path, n_scenes: int, images: str | None, overwri
         load(stage1), out, n_scenes=n_scenes, images=images,
         n_train=data["n_train"] if originals is None else originals,
         n_test=data["n_test"] if test_scenes is None else test_scenes,
-        size=data["load_size"], test_size=data["test_size"], overwrite=overwrite, progress=sys.stderr.isatty(),
+        size=data["load_size"], test_size=data["test_size"], degradations=HAZY_TRAINING if haze else TRAINING,
+        overwrite=overwrite, progress=sys.stderr.isatty(),
     )
 
 
@@ -73,6 +75,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--images", help="a folder of your own unlabelled photos to pseudo-label as well")
     parser.add_argument("--originals", type=int, help="the world's original pairs (default: the style's 400)")
     parser.add_argument("--test-scenes", type=int, help="held-out test scenes (default: the style's 50)")
+    parser.add_argument("--haze", action="store_true", help="haze the photos before each degradation (not the "
+                        "seed's: its second stage drew grey smears from washed-out photos)")
     parser.add_argument("--steps", type=int, default=STEPS, help="training steps of the second stage")
     parser.add_argument("--set", dest="assignments", action="append", default=[], help="extra --set for training")
     parser.add_argument("--overwrite", action="store_true", help="rewrite OUT/data if it holds a set")
@@ -85,7 +89,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         tic = time.perf_counter()
         manifest = make_data(args.stage1, data, args.scenes, args.images, args.overwrite, args.originals,
-                             args.test_scenes)
+                             args.test_scenes, args.haze)
         made = time.perf_counter() - tic
     except TranslateError as e:
         sys.exit(f"Error: {e}")

@@ -7,10 +7,10 @@ import pytest
 from PIL import Image
 
 from translate.data import scenes
-from translate.data.degrade import CONDITIONS, TRAINING
+from translate.data.degrade import CONDITIONS, HAZY_TRAINING, TRAINING
 
 PHOTO = scenes.render(3, 48).image("photo")
-ALL = {**TRAINING, **CONDITIONS}
+ALL = {**TRAINING, **HAZY_TRAINING, **CONDITIONS}
 
 
 @pytest.mark.parametrize("name", list(ALL))
@@ -39,3 +39,10 @@ def test_dilation_spreads_light_over_a_thin_dark_line() -> None:
     lines[16, :] = 0
     out = np.asarray(TRAINING["noise+dilate"](Image.fromarray(lines), np.random.default_rng(0)))
     assert out[16].mean() > 150  # the black line is gone under its light neighbours
+
+
+def test_haze_comes_first_and_lowers_the_contrast() -> None:
+    contrast = lambda image: float(np.asarray(image, np.float32).std())  # noqa: E731
+    plain = [contrast(TRAINING["noise+blur"](PHOTO, np.random.default_rng(i))) for i in range(8)]
+    hazy = [contrast(HAZY_TRAINING["haze+noise+blur"](PHOTO, np.random.default_rng(i))) for i in range(8)]
+    assert np.mean(hazy) < 0.8 * np.mean(plain)

@@ -12,6 +12,7 @@ from PIL import Image
 
 import translate
 from tests.conftest import noise_image
+from translate.data.degrade import HAZY_TRAINING
 from translate.data.folders import PairedFolder
 from translate.data.pseudo_pairs import write_stage2_set
 from translate.data.transforms import to_image, to_tensor
@@ -56,9 +57,10 @@ def test_nothing_is_overwritten_unasked_and_the_first_stage_must_draw_sketches(s
     write_stage2_set(stage1, out, n_scenes=1, n_train=1, n_test=1, size=16, test_size=16, progress=False)
     with pytest.raises(DataError, match="not empty"):
         write_stage2_set(stage1, out, n_scenes=1, n_train=1, n_test=1, size=16, test_size=16, progress=False)
-    write_stage2_set(stage1, out, n_scenes=0, n_train=1, n_test=1, size=16, test_size=16, progress=False,
-                     overwrite=True)
-    assert sorted(p.name for p in (out / "train" / "A").iterdir()) == ["world_00000.png"]  # no old pairs mixed in
+    write_stage2_set(stage1, out, n_scenes=1, n_train=1, n_test=1, size=16, test_size=16, progress=False,
+                     overwrite=True, degradations=HAZY_TRAINING)
+    assert sorted(p.name for p in (out / "train" / "A").iterdir()) == [  # no old pairs mixed in
+        "scene_00001_haze+noise+blur.png", "scene_00001_haze+noise+dilate.png", "world_00000.png"]
     with pytest.raises(DataError, match="grey sketches"):
         write_stage2_set(translate.load("scenes-shinkai"), tmp_path / "other", n_scenes=1, progress=False)
     with pytest.raises(DataError, match="no such folder"):

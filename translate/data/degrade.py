@@ -1,7 +1,7 @@
 """Degraded photographs: the inputs of a colouring model's second stage, and the conditions it is tested under.
 
 The seed study trained its second stage on photos with noise added and then blurred or dilated (`TRAINING`),
-so that the model learns to draw clean lines from hazy, noisy pictures; `CONDITIONS` are the ways a test photo
+so that the model learns to draw clean lines from hazy, noisy pictures (`HAZY_TRAINING` hazes them first); `CONDITIONS` are the ways a test photo
 is degraded to see whether it did: blurred, noisy, low-contrast (hazy) and photo-like (a camera's haze, uneven
 light, grain and JPEG together). Each is a function (RGB PIL image, numpy Generator) -> RGB PIL image of the same
 size. Strengths are given for a 128 px image and scale with the short side, so the look is the same at any size.
@@ -61,6 +61,24 @@ def noise_then_dilate(image: Image.Image, rng: np.random.Generator) -> Image.Ima
 
 
 TRAINING: dict[str, Degradation] = {"noise+blur": noise_then_blur, "noise+dilate": noise_then_dilate}
+
+
+def hazed(degradation: Degradation) -> Degradation:
+    """`degradation` after haze: contrast cut to 30-100% and the values lifted anywhere that keeps them in [0, 1].
+
+    Not the seed's: its two degradations taught a second stage nothing about faint, washed-out photos, on which
+    it drew grey smears (benchmarks/results/coloring_pages.md), so this stronger set adds them.
+    """
+
+    def degrade(image: Image.Image, rng: np.random.Generator) -> Image.Image:
+        contrast = rng.uniform(0.3, 1.0)
+        return degradation(_image(contrast * _array(image) + rng.uniform(0.0, 1.0 - contrast)), rng)
+
+    degrade.__name__ = f"hazed_{degradation.__name__}"
+    return degrade
+
+
+HAZY_TRAINING: dict[str, Degradation] = {f"haze+{name}": hazed(d) for name, d in TRAINING.items()}
 
 
 # ------------------------------------------------------------------------------------ test conditions

@@ -16,14 +16,14 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 
 import numpy as np
 from PIL import Image, ImageOps
 from tqdm import tqdm
 
 from translate.data import scenes
-from translate.data.degrade import TRAINING
+from translate.data.degrade import TRAINING, Degradation
 from translate.data.folders import photo_files
 from translate.data.mixed import read_photo
 from translate.data.transforms import to_image, to_tensor
@@ -67,6 +67,7 @@ def write_stage2_set(
     size: int = 72,
     test_size: int = 128,
     seed: int = 0,
+    degradations: Mapping[str, Degradation] = TRAINING,
     overwrite: bool = False,
     progress: bool = True,
 ) -> dict[str, Any]:
@@ -75,7 +76,8 @@ def write_stage2_set(
     train/: the world's `n_train` original pairs (`world_*`: photo and true sketch at `size` px, the coloring
     style's load size) and, for each unlabelled image (`unlabelled_photos`), one pair per degradation
     (`<name>_noise+blur`: degraded photo and `stage1`'s sketch of the clean one). test/: the world's first `n_test`
-    test scenes at `test_size` px with their true sketches. Degradations are seeded by (seed, image, kind).
+    test scenes at `test_size` px with their true sketches. `degradations`: the seed's (`TRAINING`), or any named
+    set such as `HAZY_TRAINING`; each is seeded by (seed, image, its place in the set).
     """
     if stage1.out_channels != 1:
         raise DataError(f"{stage1.source} gives {stage1.out_channels}-channel images; the first stage must draw "
@@ -99,8 +101,8 @@ def write_stage2_set(
         bar.update()
     for number, (name, photo) in enumerate(unlabelled_photos(n_scenes, files, size, seed, first_scene=n_train)):
         sketch = to_image(stage1.translate_tensor(to_tensor(photo)[None])[0])
-        for kind, degrade in TRAINING.items():
-            rng = np.random.default_rng([seed, number, list(TRAINING).index(kind)])
+        for place, (kind, degrade) in enumerate(degradations.items()):
+            rng = np.random.default_rng([seed, number, place])
             _save_pair(out / "train", f"{name}_{kind}", degrade(photo, rng), sketch)
             counts["degraded"] += 1
         counts["unlabelled"] += 1
@@ -115,7 +117,7 @@ def write_stage2_set(
         "stage1": stage1.source, "seed": seed, "size": size, "test_size": test_size,
         "unlabelled": {"world_scenes": n_scenes, "first_scene": n_train, "images": str(images or ""),
                        "image_files": len(files)},
-        "degradations": list(TRAINING), "counts": counts,
+        "degradations": list(degradations), "counts": counts,
     }
     write_json(out / MANIFEST, manifest)
     return manifest
