@@ -18,6 +18,7 @@ from translate.registry import (
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from translate.inference.colouring_page import colouring_page
     from translate.inference.sampling import LabelConditional, load_sampler, sample
     from translate.inference.translator import Translator, load
 
@@ -56,6 +57,10 @@ def __getattr__(name: str) -> Any:
         from translate.inference import sampling
 
         return getattr(sampling, name)
+    if name == "colouring_page":  # numpy, scipy and scikit-image: imported on first use too
+        from translate.inference.colouring_page import colouring_page
+
+        return colouring_page
     raise AttributeError(f"module 'translate' has no attribute {name!r}")
 
 
@@ -69,6 +74,7 @@ __all__ = [
     "TRAINERS",
     "TranslateError",
     "Translator",
+    "colouring_page",
     "create",
     "list_models",
     "list_names",

@@ -24,6 +24,8 @@ from translate.cli.base import setup_logging, test_mode_option
 @click.option("--overlap", type=int, default=32, show_default=True, help="Pixels two tiles share, blended.")
 @click.option("--batch-size", type=int, default=1, show_default=True, help="Images (or tiles) per forward pass.")
 @click.option("--keep-dropout", is_flag=True, help="Keep pix2pix's dropout noise on at test time.")
+@click.option("--page", is_flag=True, help="Line-art models: print-ready colouring pages (binarised, no specks, gaps "
+              "closed, even lines on white).")
 @test_mode_option
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
 @click.option("--precision", type=click.Choice(["auto", "fp32", "bf16", "fp16"]), default="auto", show_default=True,
@@ -51,6 +53,7 @@ def predict(
     overlap: int,
     batch_size: int,
     keep_dropout: bool,
+    page: bool,
     test_mode: str | None,
     device: str,
     precision: str,
@@ -88,7 +91,7 @@ def predict(
             "--max-pixels without --tile: each image is translated whole, which for a huge one may run out of "
             "memory; add --tile 512")
     translator = load(run, direction=direction, device=device, keep_dropout=keep_dropout, precision=precision,
-                      test_mode=test_mode, channels_last=channels_last)
+                      test_mode=test_mode, channels_last=channels_last, page=page)
     keep_freed_memory()
     levers = choose_for_files(translator, list(inputs), parse_size(size), tile, batch_size)
     logging.getLogger("translate").info("levers: %s", levers.line())

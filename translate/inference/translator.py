@@ -74,6 +74,7 @@ def load(
     tag: str | None = None,
     test_mode: str | None = None,
     channels_last: str = "auto",
+    page: bool | dict[str, Any] = False,
 ) -> "Translator":
     """A ready Translator from a run directory (or a checkpoint file in one) or a catalogue name: CycleGAN's
     G_A or G_B, else G. A shipped catalogue model is read straight from the package (nothing is written).
@@ -84,6 +85,8 @@ def load(
     dropout noise on in eval mode. `precision` (auto, fp32, bf16, fp16) and `channels_last` (auto, on, off): "auto"
     takes what `translate.levers` measured for this network on this machine at its training size, else fp32;
     `translator.choose_levers(size, n_images=...)` measures for another size (`translate predict` does).
+    `page` makes every output a printable colouring page (`translate.inference.colouring_page`; a dict holds its
+    settings: threshold, min_speck, gap, line_width); only for a model that draws line art.
     """
     if direction not in ("AtoB", "BtoA"):
         raise ConfigError(f"direction '{direction}': use AtoB or BtoA")
@@ -121,6 +124,7 @@ def load(
         keep_dropout=keep_dropout, run=found.run, network=net, source=found.label,
         test_mode=test_mode or found.test_mode,
     )
+    translator.page = page
     translator.lever_settings = (precision, channels_last)
     data = config.get("data", {})
     size = held_out_size(data) if data.get("crop_size") else 256
@@ -193,6 +197,7 @@ class Translator:
         self.source = source or (str(run) if run else "generator")  # the run folder, or a catalogue name
         self.bgr = self.channel_order == "BGR"
         self._warned_range = False
+        self._page: dict[str, Any] | None = None
 
     def __repr__(self) -> str:
         return (f"Translator({self.source}:{self.network}, {self.in_channels}->{self.out_channels} "
@@ -212,6 +217,27 @@ class Translator:
     def size_multiple(self) -> int:
         """Height and width the network's aligned forward needs to be multiples of (`generator` pads to it)."""
         return int(getattr(self.generator, "size_multiple", 1))
+
+    @property
+    def page(self) -> bool | dict[str, Any]:
+        """Whether outputs are made printable colouring pages (False, True, or the dict of settings given)."""
+        return False if self._page is None else (self._page or True)
+
+    @page.setter
+    def page(self, value: bool | dict[str, Any]) -> None:
+        if value:
+            from translate.inference.colouring_page import check_draws_lines
+
+            check_draws_lines(self.config, "BtoA" if self.network == "G_B" else "AtoB", self.source)
+        self._page = (dict(value) if isinstance(value, dict) else {}) if value else None
+
+    def _finish(self, out: torch.Tensor) -> torch.Tensor:
+        """The network's output (N, C, H, W) in [-1, 1], as colouring pages when `page` is on."""
+        if self._page is None:
+            return out
+        from translate.inference.colouring_page import tensor_page
+
+        return tensor_page(out, self._page)
 
     def use_lever(self, lever: Any) -> None:
         """Run under a `translate.levers.Lever`: its autocast precision, memory format and cudnn setting."""
@@ -246,7 +272,7 @@ class Translator:
         """The network's output (N, out_channels, H, W) in its channel order as an image: an RGB (or grey) float
         tensor in [-1, 1] on the CPU, or, given the input `like`, the same kind as it (what `translator(like)`
         returns: PIL image, uint8 or float array, uint8 or float tensor)."""
-        out = self._network_order(y.detach().float()).clamp(-1, 1)
+        out = self._finish(self._network_order(y.detach().float()).clamp(-1, 1))
         return self._as_input_kind(out, like)
 
     # --------------------------------------------------------------------------------------- translating
@@ -274,7 +300,7 @@ class Translator:
         self._check(batch)
         with torch.inference_mode():
             out = self._forward(batch).to(batch.device)
-        return out.clone()  # an ordinary tensor again, usable outside inference mode
+        return self._finish(out.clone())  # an ordinary tensor again, usable outside inference mode
 
     def tile_tensor(self, image: torch.Tensor, tile: int = 512, overlap: int = 32, batch_size: int = 4) -> torch.Tensor:
         """One image (1, C, H, W) in overlapping tiles of `tile` px (rounded to the generator's multiple)."""
@@ -282,7 +308,7 @@ class Translator:
         size = round_tile(tile, self.generator)
         with torch.inference_mode():
             out = run_tiled(self._forward, image.float().cpu(), size, overlap, batch_size, self.device)
-        return out.to(image.device).clone()
+        return self._finish(out.to(image.device).clone())
 
     def tile(self, x: Input, tile: int = 512, overlap: int = 32, batch_size: int = 4) -> Input:
         """Like calling the translator, but in tiles: memory bounded by the tile size, not the image's."""
