@@ -7,12 +7,12 @@ outlines), keeps the generator of the last checkpoint as
 fp16 safetensors in registry/weights/NAME.safetensors, measures the shipped weights with `translate eval NAME`
 on the style's held-out test split, and writes registry/NAME.toml with those metrics and the commands.
 
-The photo models (`photo-shinkai`, `photo-shinkai-cartoongan`) take their A side from the real landscape
+The photo model (`photo-shinkai`) takes its A side from the real landscape
 photographs of `python -m benchmarks.gather_photos --landscapes` (data/landscapes/, run it first), B from the
-world; their cards carry each photograph's author and licence ([[credits]]) and, beside the world's metrics,
+world; its card carries each photograph's author and licence ([[credits]]) and, beside the world's metrics,
 the photo proxies of `translate eval NAME --photos` on scikit-image's sample photos (never trained on).
 
-    python -m benchmarks.ship_scenes_models                          # train and ship all seven
+    python -m benchmarks.ship_scenes_models                          # train and ship all six
     python -m benchmarks.ship_scenes_models --only scenes-coloring
     python -m benchmarks.ship_scenes_models --run scenes-coloring=benchmarks/runs/pix2pix-coloring-...  # ship a run
 
@@ -75,10 +75,6 @@ MODELS = [
             extra=("--epochs", "40")),
     Shipped("photo-shinkai", "cyclegan", "shinkai", "G_A", "photo -> Shinkai-like anime frame",
             "CycleGAN trained unpaired on real landscape photographs and the embedded scenes world's Shinkai-like "
-            "frames, keeping the photos' hues", "photos_colourfulness",
-            extra=("--set", "trainer.hue_weight=20", "--set", "data.photo_hue=0.5"), photos="data/landscapes"),
-    Shipped("photo-shinkai-cartoongan", "cartoongan", "shinkai", "G", "photo -> Shinkai-like anime frame",
-            "CartoonGAN trained unpaired on real landscape photographs and the embedded scenes world's Shinkai-like "
             "frames, keeping the photos' hues", "photos_colourfulness",
             extra=("--set", "trainer.hue_weight=20", "--set", "data.photo_hue=0.5"), photos="data/landscapes"),
     Shipped("scenes-coloring", "pix2pix", "coloring", "G", "photo -> colouring page (black lines on white)",
