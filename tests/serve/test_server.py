@@ -111,7 +111,9 @@ def test_cards_show_task_metrics_licence_and_credits(server: TranslateServer, ti
     assert status == 200 and card["task"].startswith("photo -> Shinkai")
     assert card["metrics"]["style"] > 0.5 and "translate eval scenes-shinkai" in card["metrics_command"]
     assert card["licence"].startswith("BSD-3-Clause") and "Zhu" in card["citation"]
-    assert "shipped" in card["source"]
+    assert "shipped" in card["source"] and card["credits"] == ""  # the world is all its data
+    status, card = get(server, "/api/card?model=photo-shinkai")  # trained on credited photographs too
+    assert status == 200 and card["credits"].count("LGPLv3") >= 1 and "Aitzol Berasategi" in card["credits"]
     status, card = get(server, f"/api/card?model={urllib.parse.quote(str(tiny_run))}")
     assert status == 200 and card["name"] == str(tiny_run) and "resnet width 4" in card["model"]
     status, answer = get(server, "/api/card?model=scenes-shinkia")
