@@ -60,10 +60,15 @@ class Shipped:
     photos: str = ""  # a folder of gathered photographs (data/...) for the A side, instead of the world's photos
 
     @property
-    def train_args(self) -> list[str]:
-        """What follows `translate train` (train_defaults.run_one adds --out and --quiet; it runs in ROOT)."""
+    def options(self) -> list[str]:
+        """What follows `translate train --model M --style S` (run_one adds --out and --quiet; it runs in ROOT)."""
         photos = ("--set", f"data.root_a={self.photos}") if self.photos else ()
-        return ["--model", self.model, "--style", self.style, *self.extra, *photos]
+        return [*self.extra, *photos]
+
+    @property
+    def train_args(self) -> list[str]:
+        """What follows `translate train`."""
+        return ["--model", self.model, "--style", self.style, *self.options]
 
 
 MODELS = [
@@ -106,7 +111,7 @@ def train(item: Shipped, out: Path) -> None:
     if item.photos and not (ROOT / item.photos / "credits.json").is_file():
         raise SystemExit(f"{item.name} trains on {item.photos}/, which is missing: run "
                          "python -m benchmarks.gather_photos --landscapes first")
-    row = run_one(item.model, item.style, out, item.train_args[4:])
+    row = run_one(item.model, item.style, out, item.options)
     if row["rc"]:
         raise SystemExit(f"{row['command']} failed: {row['error']}")
     print(f"{row['command']}: held-out L1 {row['untrained']:.4f} -> {row['trained']:.4f} in "
