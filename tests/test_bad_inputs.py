@@ -151,6 +151,15 @@ def test_data_preview_bad_out_and_size_are_one_line(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["existing"]
 
 
+def test_predict_batch_size_that_is_not_auto_or_a_whole_number_is_one_line(tmp_path: Path) -> None:
+    run = tiny_run(tmp_path / "run")
+    noise_image(0, (20, 16)).save(tmp_path / "a.png")
+    for bad in ("0", "eight", "-2"):
+        one_line_error(invoke("predict", run, tmp_path / "a.png", "--out", tmp_path / "out", "--batch-size", bad),
+                       f"--batch-size {bad}", "use auto or a whole number")
+    assert not (tmp_path / "out").exists()
+
+
 def test_predict_on_a_device_this_machine_lacks_is_one_line(tmp_path: Path) -> None:
     import torch
 

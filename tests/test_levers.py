@@ -105,7 +105,7 @@ def test_a_gain_within_the_noise_keeps_fp32():
 def test_a_decision_is_measured_once_then_read_from_the_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("TRANSLATE_HOME", str(tmp_path))
     machine = FakeMachine(NATIVE_BF16)
-    monkeypatch.setattr(levers, "measure", lambda lv, p, c, t, skip: levers_measure(lv, p, c, t, clock=machine.clock, skip=skip))
+    monkeypatch.setattr(levers, "measure", lambda lv, p, c, t, skip, **kw: levers_measure(lv, p, c, t, clock=machine.clock, skip=skip, **kw))
     first = levers.resolve(CPU, "auto", "auto", "job A", machine.probe, difference, 0.01, measure_now=True)
     calls = sum(machine.calls.values())
     again = levers.resolve(CPU, "auto", "auto", "job A", machine.probe, difference, 0.01, measure_now=True)
@@ -122,7 +122,7 @@ def test_another_machine_or_job_is_measured_anew(tmp_path, monkeypatch):
     monkeypatch.setenv("TRANSLATE_HOME", str(tmp_path))
     machine = FakeMachine(NATIVE_BF16)
     measured = []
-    monkeypatch.setattr(levers, "measure", lambda lv, p, c, t, skip: measured.append(1) or
+    monkeypatch.setattr(levers, "measure", lambda lv, p, c, t, skip, **kw: measured.append(1) or
                         levers_measure(lv, p, c, t, clock=machine.clock))
     levers.resolve(CPU, "auto", "auto", "job A", machine.probe, difference, 0.01, measure_now=True)
     levers.resolve(CPU, "auto", "auto", "job B", machine.probe, difference, 0.01, measure_now=True)
@@ -150,7 +150,7 @@ def test_a_damaged_cache_is_ignored_with_a_warning_and_rewritten(tmp_path, monke
     monkeypatch.setenv("TRANSLATE_HOME", str(tmp_path))
     (tmp_path / levers.CACHE_FILE).write_text("{not json")
     machine = FakeMachine(NATIVE_BF16)
-    monkeypatch.setattr(levers, "measure", lambda lv, p, c, t, skip: levers_measure(lv, p, c, t, clock=machine.clock, skip=skip))
+    monkeypatch.setattr(levers, "measure", lambda lv, p, c, t, skip, **kw: levers_measure(lv, p, c, t, clock=machine.clock, skip=skip, **kw))
     with caplog.at_level(logging.WARNING, logger="translate"):
         choice = levers.resolve(CPU, "auto", "auto", "job", machine.probe, difference, 0.01, measure_now=True)
     assert choice.lever == BF16_CL
@@ -190,7 +190,7 @@ def test_a_precision_the_screen_finds_far_slower_is_not_probed(tmp_path, monkeyp
     monkeypatch.setenv("TRANSLATE_HOME", str(tmp_path))
     monkeypatch.setattr(levers, "screen", lambda device, precisions: {"bf16": 40.0})
     machine = FakeMachine(NATIVE_BF16)
-    monkeypatch.setattr(levers, "measure", lambda lv, p, c, t, skip: levers_measure(lv, p, c, t, clock=machine.clock,
+    monkeypatch.setattr(levers, "measure", lambda lv, p, c, t, skip, **kw: levers_measure(lv, p, c, t, clock=machine.clock,
                                                                                     skip=skip))
     choice = levers.resolve(CPU, "auto", "auto", "job", machine.probe, difference, 0.01, measure_now=True)
     assert machine.calls[BF16] == machine.calls[BF16_CL] == 0
@@ -207,3 +207,50 @@ def test_freed_memory_is_kept_for_reuse_where_the_c_library_is_glibc():
 
     assert levers.keep_freed_memory() is (platform.libc_ver()[0] == "glibc")
     assert levers.keep_freed_memory() is (platform.libc_ver()[0] == "glibc")  # once per process, then a no-op
+
+
+class Nudged:
+    """The baseline's job from a nudged start: results `result`, each call counted."""
+
+    def __init__(self, machine: FakeMachine, result: float) -> None:
+        self.machine, self.result, self.calls = machine, result, 0
+
+    def __call__(self):
+        def call() -> float:
+            self.calls += 1
+            return self.result
+
+        return call
+
+
+def test_a_faster_lever_within_fp32s_own_drift_is_accepted_and_the_drift_measured_once():
+    machine = FakeMachine(NATIVE_BF16, {FP32: 1.0, FP32_CL: 1.0, BF16: 1.05, BF16_CL: 1.05})
+    nudged = Nudged(machine, 1.03)  # fp32 itself drifts 0.03 from a nudged start: 0.05 is within twice that
+    trials = levers.measure(list(machine.costs), machine.probe, difference, 0.01, clock=machine.clock, nudged=nudged)
+    assert [t.accepted for t in trials] == [True, True, True, True]
+    assert trials[3].note.startswith("within fp32's own drift: 0.05 <= 2 x 0.03")
+    assert nudged.calls == trials[0].calls + 1  # once, as many steps as the baseline took
+    assert levers.choose(trials)[0] == BF16_CL
+
+
+def test_a_lever_beyond_fp32s_own_drift_is_rejected():
+    machine = FakeMachine(NATIVE_BF16, {FP32: 1.0, FP32_CL: 1.0, BF16: 1.05, BF16_CL: 1.05})
+    trials = levers.measure(list(machine.costs), machine.probe, difference, 0.01, clock=machine.clock,
+                            nudged=Nudged(machine, 1.01))
+    assert not trials[3].accepted and trials[3].note.startswith("beyond fp32's own drift")
+    assert levers.choose(trials)[0] == FP32
+
+
+def test_the_drift_is_not_measured_for_levers_within_tolerance_or_no_faster():
+    machine = FakeMachine({FP32: 1.0, FP32_CL: 1.0, BF16: 1.2}, {FP32: 1.0, FP32_CL: 1.005, BF16: 1.5})
+    nudged = Nudged(machine, 2.0)
+    trials = levers.measure(list(machine.costs), machine.probe, difference, 0.01, clock=machine.clock, nudged=nudged)
+    assert nudged.calls == 0 and trials[1].accepted and not trials[2].accepted
+
+
+def test_a_lever_the_check_finds_wrong_is_rejected_whatever_its_difference():
+    machine = FakeMachine(NATIVE_BF16, {FP32: 1.0, FP32_CL: 1.0, BF16: 1.001, BF16_CL: 1.001})  # within tolerance
+    trials = levers.measure(list(machine.costs), machine.probe, difference, 0.01, clock=machine.clock,
+                            check=lambda base, other: "gradients point elsewhere" if other != base else "")
+    assert [t.accepted for t in trials] == [True, True, False, False]
+    assert trials[3].note == "gradients point elsewhere"

@@ -35,6 +35,8 @@ log = logging.getLogger("translate")
 CACHE_FILE = "levers.json"
 MIN_GAIN = 1.05  # a lever must beat fp32 by this much: smaller gains are within the noise of a shared machine
 GIVE_UP = 2.0  # a lever whose first timed call is this much slower than fp32's median is not timed further
+NUDGE = 1e-3  # how far a probe's nudged start is from the baseline's: each weight times 1 + NUDGE * N(0, 1)
+NOISE_MARGIN = 2.0  # a lever's results may differ from fp32's up to this many times fp32's own from a nudged start
 CPU_FLAGS = ("avx2", "avx512f", "avx512_bf16", "avx512_vnni", "avx512_fp16", "amx_tile", "amx_bf16", "amx_int8")
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -137,10 +139,12 @@ def checked_precision(precision: str, device: torch.device) -> str:
 
 Probe = Callable[[Lever], Callable[[], Any]]
 Compare = Callable[[Any, Any], float]
+Check = Callable[[Any, Any], str]
 
 
 def measure(levers: list[Lever], probe: Probe, compare: Compare, tolerance: float, calls: int = 3,
-            clock: Callable[[], float] = time.perf_counter, skip: dict[str, str] | None = None) -> list[Trial]:
+            clock: Callable[[], float] = time.perf_counter, skip: dict[str, str] | None = None,
+            check: Check | None = None, nudged: Callable[[], Callable[[], Any]] | None = None) -> list[Trial]:
     """Time `calls` calls (after one warm-up) of `probe(lever)()` for each lever, the first being the baseline.
 
     `probe(lever)` sets a job up under the lever and returns the call to time, which returns its results;
@@ -148,10 +152,17 @@ def measure(levers: list[Lever], probe: Probe, compare: Compare, tolerance: floa
     or first timed call is GIVE_UP times slower than the baseline's is not timed further, nor are the other
     memory formats of its precision when that happens in the first format tried. `skip`: precisions not to
     try at all, with the reason (the screen found them far slower).
+
+    `check(baseline results, results)`: why a lever's results cannot be right whatever their difference ("" when
+    they can). `nudged()`: the baseline set up again from a start nudged by a rounding's worth, for jobs whose
+    results drift apart by themselves (a GAN's losses after a few steps): a faster lever whose difference is over
+    `tolerance` is still accepted within NOISE_MARGIN times the nudged baseline's own difference, which is
+    measured (untimed, as many calls as the baseline's) the first time it is needed.
     """
     trials: list[Trial] = []
     baseline_s, baseline_warmup, baseline_out = 0.0, 0.0, None
     given_up: set[str] = set()
+    drift: list[float] = []  # the nudged baseline's difference, once measured
     for lever in levers:
         if trials and lever.precision in (skip or {}):
             trials.append(Trial(lever, math.nan, 0, math.nan, False, f"not tried: {(skip or {})[lever.precision]}"))
@@ -179,9 +190,21 @@ def measure(levers: list[Lever], probe: Probe, compare: Compare, tolerance: floa
                                 f"{baseline_s / seconds:.2f}x: stopped after {len(times)} call{'s' * (len(times) > 1)}"))
             continue
         difference = compare(baseline_out, out)
-        agrees = difference <= tolerance
-        trials.append(Trial(lever, seconds, len(times), difference, agrees,
-                            "" if agrees else f"results differ from {levers[0].name}'s ({difference:.3g} > {tolerance})"))
+        note = check(baseline_out, out) if check is not None else ""
+        agrees = not note and difference <= tolerance
+        if not note and not agrees:
+            note = f"results differ from {levers[0].name}'s ({difference:.3g} > {tolerance})"
+            if nudged is not None and baseline_s / seconds >= MIN_GAIN:  # only a lever that could win is worth it
+                if not drift:
+                    run = nudged()
+                    for _ in range(trials[0].calls + 1):  # the warm-up and the timed calls, as the baseline ran
+                        nudged_out = run()
+                    drift.append(compare(baseline_out, nudged_out))
+                agrees = difference <= NOISE_MARGIN * drift[0]
+                relation = "<=" if agrees else ">"
+                note = (f"{'within' if agrees else 'beyond'} {levers[0].name}'s own drift: {difference:.3g} {relation} "
+                        f"{NOISE_MARGIN:g} x {drift[0]:.3g}, its difference from a start nudged by {NUDGE:g}")
+        trials.append(Trial(lever, seconds, len(times), difference, agrees, note))
     return trials
 
 
@@ -321,11 +344,13 @@ def store(key: str, choice: Choice) -> None:
 
 def resolve(device: torch.device, precision: str, channels_last: str, job: str, probe: Probe | None = None,
             compare: Compare | None = None, tolerance: float = 0.0, *, measure_now: bool = False,
-            remeasure: bool = False) -> Choice:
+            remeasure: bool = False, check: Check | None = None,
+            nudged: Callable[[], Callable[[], Any]] | None = None) -> Choice:
     """The lever for a job: the one set, the cached decision, or one measured now with `probe` (and cached).
 
     `job` names what is measured (model family, size, batch); `measure_now` False (a job too short to pay for a
-    measurement) falls back to fp32 when nothing is cached. `remeasure` ignores the cache.
+    measurement) falls back to fp32 when nothing is cached. `remeasure` ignores the cache. `check` and `nudged`:
+    see `measure`.
     """
     levers = candidates(device, precision, channels_last)
     if len(levers) == 1:
@@ -341,7 +366,7 @@ def resolve(device: torch.device, precision: str, channels_last: str, job: str, 
     slowdowns = screen(device, sorted({lever.precision for lever in levers}))
     skip = {p: f"a {p} convolution ran {ratio:.1f}x slower than fp32's here" for p, ratio in slowdowns.items()
             if ratio > GIVE_UP}
-    trials = measure(levers, probe, compare, tolerance, skip=skip)
+    trials = measure(levers, probe, compare, tolerance, skip=skip, check=check, nudged=nudged)
     lever, why = choose(trials)
     choice = Choice(lever, f"measured {started:%Y-%m-%d %H:%M} UTC: {why}", trials)
     store(key, choice)

@@ -82,6 +82,37 @@ def test_outputs_are_the_pixels_one_batch_after_another_gives(
             assert np.array_equal(np.asarray(out), pixels), name
 
 
+def test_an_auto_batch_runs_images_of_one_size_together_up_to_the_pixel_cap(
+    translator: Translator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from translate.inference import translator as translator_module
+
+    monkeypatch.setattr(translator_module, "BATCH_PIXELS", 3 * 32 * 24)  # three 32 x 24 images, one 40 x 32
+    paths = write_images(tmp_path / "in")
+    batches = []
+    forward = translator.translate_tensor
+
+    def counted(batch: torch.Tensor) -> torch.Tensor:
+        batches.append((len(batch), tuple(batch.shape[2:])))
+        return forward(batch)
+
+    monkeypatch.setattr(translator, "translate_tensor", counted)
+    summary = predict_files(translator, [str(tmp_path / "in")], tmp_path / "out", progress=False)
+    assert summary.written == [tmp_path / "out" / p.name for p in paths]
+    assert batches == [(2, (24, 32)), (1, (32, 24)), (3, (24, 32)), (1, (32, 40)), (1, (32, 40)), (1, (24, 32)),
+                       (1, (32, 24))]
+    for path in paths:  # each as it would come out alone
+        alone = np.asarray(to_image(forward(to_tensor(open_image(path))[None])[0])).astype(int)
+        with Image.open(tmp_path / "out" / path.name) as out:
+            assert np.abs(np.asarray(out).astype(int) - alone).max() <= 1, path.name
+
+
+def test_the_reference_test_mode_translates_each_image_alone(translator: Translator) -> None:
+    assert translator.batch_for(256, 256) == 16 and translator.batch_for(1024, 1024) == 1
+    translator.test_mode = "reference"  # batch statistics: an image's output would depend on its batch-mates
+    assert translator.batch_for(64, 64) == 1
+
+
 def test_summary_and_log_keep_input_order_with_bad_files_mixed_in(
     translator: Translator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -149,7 +180,7 @@ def test_an_unexpected_error_in_a_background_thread_reaches_the_caller(
         monkeypatch.setattr(batch_module, "save_image", save_but_break_03)
     threads = threading.active_count()
     with pytest.raises(RuntimeError, match=f"a bug while {'reading' if where == 'reader' else 'writing'} 03"):
-        predict_files(translator, [str(p) for p in paths], tmp_path / "out", progress=False)
+        predict_files(translator, [str(p) for p in paths], tmp_path / "out", progress=False, batch_size=1)
     assert threading.active_count() == threads
     assert not leftovers(tmp_path / "out")
     written = sorted(p.name for p in (tmp_path / "out").iterdir())
@@ -174,7 +205,7 @@ def test_ctrl_c_stops_the_threads_and_leaves_no_partial_files(
     monkeypatch.setattr(translator, "translate_tensor", interrupted_on_the_third_batch)
     threads = threading.active_count()
     with pytest.raises(KeyboardInterrupt):
-        predict_files(translator, [str(p) for p in paths], tmp_path / "out", progress=False)
+        predict_files(translator, [str(p) for p in paths], tmp_path / "out", progress=False, batch_size=1)
     assert threading.active_count() == threads
     assert not leftovers(tmp_path / "out")
     assert {p.name for p in (tmp_path / "out").iterdir()} <= {"00.png", "01.png"}

@@ -58,7 +58,7 @@ def test_a_drawing_is_fixed_by_its_seed_and_a_column_shares_its_noise():
         a, b = g.draw([3, 1], n=4, seed=7), g.draw([1], n=4, seed=7)
         other = g.draw([3, 1], n=4, seed=8)
     assert a.shape == (2, 4, 1, 8, 8)
-    assert torch.equal(a[1], b[0]) and not torch.equal(a, other)
+    assert torch.allclose(a[1], b[0], atol=1e-6) and not torch.allclose(a, other, atol=1e-3)  # batch shapes round apart
     with pytest.raises(ValueError, match="0-9"):
         g.draw([10])
 

@@ -22,7 +22,9 @@ from translate.cli.base import setup_logging, test_mode_option
 @click.option("--side-by-side", "sbs", is_flag=True, help="Write input | output side by side.")
 @click.option("--tile", type=int, help="Translate in tiles of this many pixels (large images; bounded memory).")
 @click.option("--overlap", type=int, default=32, show_default=True, help="Pixels two tiles share, blended.")
-@click.option("--batch-size", type=int, default=1, show_default=True, help="Images (or tiles) per forward pass.")
+@click.option("--batch-size", default="auto", show_default=True,
+              help="Images (or tiles) per forward pass; auto: same-sized images up to about a million pixels at once "
+              "(16 at 256 px), one at a time in the reference test mode.")
 @click.option("--keep-dropout", is_flag=True, help="Keep pix2pix's dropout noise on at test time.")
 @click.option("--page", is_flag=True, help="Line-art models: print-ready colouring pages (binarised, no specks, gaps "
               "closed, even lines on white).")
@@ -51,7 +53,7 @@ def predict(
     sbs: bool,
     tile: int | None,
     overlap: int,
-    batch_size: int,
+    batch_size: str,
     keep_dropout: bool,
     page: bool,
     test_mode: str | None,
@@ -83,8 +85,9 @@ def predict(
     if not inputs:
         raise DataError("no inputs; pass image files, folders or globs after the run, "
                         "e.g. translate predict RUN photos/ --out DIR")
-    if batch_size < 1:
-        raise DataError(f"--batch-size {batch_size}: use 1 or more")
+    batch = None if batch_size == "auto" else int(batch_size) if batch_size.isdigit() else 0
+    if batch == 0:
+        raise DataError(f"--batch-size {batch_size}: use auto or a whole number of 1 or more")
     check_output_folder(Path(out), overwrite)
     if max_pixels and tile is None:
         logging.getLogger("translate").warning(
@@ -93,11 +96,11 @@ def predict(
     translator = load(run, direction=direction, device=device, keep_dropout=keep_dropout, precision=precision,
                       test_mode=test_mode, channels_last=channels_last, page=page)
     keep_freed_memory()
-    levers = choose_for_files(translator, list(inputs), parse_size(size), tile, batch_size)
+    levers = choose_for_files(translator, list(inputs), parse_size(size), tile, batch)
     logging.getLogger("translate").info("levers: %s", levers.line())
     summary = predict_files(
         translator, list(inputs), out, image_format=image_format, size=parse_size(size), sbs=sbs, tile=tile,
-        overlap=overlap, batch_size=batch_size, overwrite=overwrite, progress=not quiet,
+        overlap=overlap, batch_size=batch, overwrite=overwrite, progress=not quiet,
         max_pixels=max_pixels or MAX_PIXELS, fps=fps,
     )
     if not summary.written:

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from PIL import Image, ImageOps
-from torchvision.transforms.functional import adjust_hue
 
 from translate.data import scenes
 from translate.data.datasets import SceneDataset
@@ -147,6 +146,9 @@ class MixedDataset(SafeImageDataset):
         params_a, params_b = jitter_a.sample(rng, image_a.size), jitter_b.sample(rng, image_b.size)
         image_a, image_b = jitter_a(image_a, params_a), jitter_b(image_b, params_b)
         if self.photo_hue > 0:  # drawn after the crops: runs without it keep their draws
+            # imported here: torchvision's import pulls in torch._dynamo, a second of every command's start-up
+            from torchvision.transforms.functional import adjust_hue
+
             turns = [rng.uniform(-self.photo_hue, self.photo_hue) for _ in range(2)]
             image_a = adjust_hue(image_a, turns[0]) if self.source.folder and image_a.mode == "RGB" else image_a
             image_b = adjust_hue(image_b, turns[1]) if self.target.folder and image_b.mode == "RGB" else image_b

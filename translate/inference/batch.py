@@ -22,10 +22,12 @@ from translate.data.transforms import MAX_PIXELS, is_image_file, is_video_file, 
 from translate.errors import ConfigError, DataError
 from translate.files import atomic_path
 from translate.inference.pipeline import OrderedWriter, ReadAhead, reader_threads
+from translate.inference.tiling import round_tile
 from translate.inference.translator import Translator
 from translate.outputs import check_output_folder
 
 log = logging.getLogger("translate")
+WRITER_THREADS = 2  # encoding releases the GIL: two threads halve the wait for the last batch's files
 
 
 # ------------------------------------------------------------------------------- files and folders in
@@ -137,6 +139,15 @@ def parse_size(text: str | int | None) -> tuple[int, int] | None:
 SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
 
 
+def header_size(path: Path) -> tuple[int, int] | None:
+    """An image file's (width, height) from its header, without decoding it; None where it cannot be read."""
+    try:
+        with Image.open(path) as image:
+            return image.size
+    except (OSError, ValueError):
+        return None
+
+
 def save_image(image: Image.Image, path: Path) -> None:
     """Write an image atomically in the format its extension names (JPEG at quality 95)."""
     fmt = SAVE_FORMATS.get(path.suffix.lower()) or Image.registered_extensions().get(path.suffix.lower())
@@ -225,13 +236,16 @@ def write_outputs(
 
 
 def translate_images(
-    translator: Translator, images: list[Image.Image], tile: int | None = None, overlap: int = 32, batch_size: int = 1
+    translator: Translator, images: list[Image.Image], tile: int | None = None, overlap: int = 32,
+    batch_size: int | None = 1,
 ) -> list[torch.Tensor]:
-    """Images of one size through the network at once (or each in tiles, `batch_size` tiles at a time, with `tile`):
-    one CHW output in [-1, 1] for each."""
+    """Images of one size through the network at once (or each in tiles, `batch_size` tiles at a time, with `tile`;
+    None: `translator.batch_for` the tile): one CHW output in [-1, 1] for each."""
     batch = torch.stack([to_tensor(image) for image in images])
     if tile is not None:
-        return [translator.tile_tensor(b[None], tile, overlap, batch_size)[0] for b in batch]
+        side = round_tile(tile, translator.generator)
+        tiles = batch_size or translator.batch_for(side, side)
+        return [translator.tile_tensor(b[None], tile, overlap, tiles)[0] for b in batch]
     return list(translator.translate_tensor(batch))
 
 
@@ -244,7 +258,7 @@ def predict_files(
     sbs: bool = False,
     tile: int | None = None,
     overlap: int = 32,
-    batch_size: int = 1,
+    batch_size: int | None = None,
     overwrite: bool = False,
     progress: bool = True,
     max_pixels: int | None = MAX_PIXELS,
@@ -252,8 +266,8 @@ def predict_files(
 ) -> Summary:
     """Translate image files, folders and globs into `out`, keeping names, sizes and sub-folders.
 
-    `image_format` png, jpg or same (the input's extension). Images of equal size go `batch_size` at a time;
-    a tiled run batches tiles instead. Unreadable inputs are skipped, named in the log and the summary, and so
+    `image_format` png, jpg or same (the input's extension). Images of equal size go `batch_size` at a time (None:
+    as many as `Translator.batch_for` their size); a tiled run batches tiles instead. Unreadable inputs are skipped, named in the log and the summary, and so
     are files over `max_pixels` (width x height; None for no limit), unread: raise it with `tile` for huge photos.
     Inputs are decoded and outputs saved on background threads while the network runs.
 
@@ -313,7 +327,7 @@ def predict_images(
     sbs: bool,
     tile: int | None,
     overlap: int,
-    batch_size: int,
+    batch_size: int | None,
     progress: bool,
     max_pixels: int | None,
 ) -> None:
@@ -324,20 +338,25 @@ def predict_images(
         if not pending:
             return
         results = translate_images(translator, [image for _, image in pending], tile, overlap, batch_size)
-        writer.submit(write_outputs, list(pending), results, out, sbs)
+        for one, result in zip(pending, results):  # one job each: the last batch's encodes share the cores
+            writer.submit(write_outputs, [one], [result], out, sbs)
         pending.clear()
 
     def read(job: Job) -> tuple[Job, Image.Image | DataError]:
         return job, read_input(job, translator.in_channels, max_pixels, size)
 
     # A tiled run is for huge photos, so only two are held; otherwise two batches are read ahead.
-    ahead = 2 if tile is not None else max(2, 2 * batch_size)
+    if tile is None and batch_size is None:
+        first = size or next(filter(None, (header_size(job.source) for job in jobs[:8])), (256, 256))
+        ahead = 2 * translator.batch_for(*first)
+    else:
+        ahead = 2 if tile is not None else max(2, 2 * batch_size)
     bar = progress_bar(len(jobs), progress and len(jobs) > 1)
     with (
         bar,
         logging_through(bar),
         ReadAhead(jobs, read, ahead, reader_threads()) as inputs_read,
-        OrderedWriter[list[Outcome]]() as writer,
+        OrderedWriter[list[Outcome]](waiting=ahead, threads=WRITER_THREADS) as writer,
     ):
         for job, image in inputs_read:
             if isinstance(image, DataError):
@@ -346,7 +365,7 @@ def predict_images(
                 if pending and pending[0][1].size != image.size:  # a batch holds images of one size
                     flush(writer)
                 pending.append((job, image))
-                if len(pending) >= batch_size or tile is not None:
+                if len(pending) >= (batch_size or translator.batch_for(*image.size)) or tile is not None:
                     flush(writer)
             bar.update(1)
             record(summary, writer.results())

@@ -61,16 +61,17 @@ class ReadAhead(Generic[Item, Result]):
 
 
 class OrderedWriter(Generic[Result]):
-    """One background thread running write jobs in turn; their results, and results known up front (`add`), come
-    back in the order they were handed in.
+    """Background threads running write jobs (one thread: in turn); their results, and results known up front
+    (`add`), come back in the order they were handed in.
 
     `submit` blocks while more than `waiting` jobs are unfinished, so a fast producer cannot pile up outputs in
     memory. An exception a job raises (beyond what it returns as a result) comes out of `submit` or `results`.
+    Jobs that must run in order (frames into one video) need `threads` 1.
     """
 
-    def __init__(self, waiting: int = 2) -> None:
+    def __init__(self, waiting: int = 2, threads: int = 1) -> None:
         self._waiting = max(1, waiting)
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="translate-write")
+        self._pool = ThreadPoolExecutor(max(1, threads), thread_name_prefix="translate-write")
         self._queue: deque[Future[Result]] = deque()
 
     def __enter__(self) -> OrderedWriter[Result]:

@@ -39,17 +39,18 @@ def choose_for_inference(translator: Translator, size: tuple[int, int], batch_si
 
 
 def choose_for_files(translator: Translator, inputs: list[str], size: tuple[int, int] | None, tile: int | None,
-                     batch_size: int) -> Choice:
-    """The lever for a `translate predict` job: at the first readable input's size (or `size`, or the tile's)."""
-    from PIL import Image
-
+                     batch_size: int | None) -> Choice:
+    """The lever for a `translate predict` job: at the first readable input's size (or `size`, or the tile's), and
+    at its batch size; an auto batch (None) is measured one image at a time, the cheapest probe, whose decision
+    holds for batches too."""
     from translate.data.transforms import is_video_file
     from translate.errors import DataError
-    from translate.inference.batch import collect_inputs
+    from translate.inference.batch import collect_inputs, header_size
     from translate.inference.video import probe as read_header
     from translate.inference.tiling import round_tile
 
     jobs, _ = collect_inputs(inputs, None)
+    batch_size = batch_size or 1
     if tile is not None:
         side = round_tile(tile, translator.generator)
         return translator.choose_levers((side, side), batch_size, n_images=len(jobs) * batch_size)
@@ -61,15 +62,9 @@ def choose_for_files(translator: Translator, inputs: list[str], size: tuple[int,
                 videos[job.source] = read_header(job.source)
     n_images = sum(videos[job.source][1] if job.source in videos else 1 for job in jobs)
     for job in jobs if size is None else []:
-        if job.source in videos:
-            size = videos[job.source][0]
+        size = videos[job.source][0] if job.source in videos else header_size(job.source)
+        if size is not None:
             break
-        try:
-            with Image.open(job.source) as image:  # reads the header only
-                size = image.size
-            break
-        except (OSError, ValueError):
-            continue
     if size is None:
         return translator.choose_levers((256, 256), batch_size, n_images=0)
     return translator.choose_levers(size, batch_size, n_images=n_images)

@@ -211,11 +211,12 @@ def predict_video(
     sbs: bool = False,
     tile: int | None = None,
     overlap: int = 32,
-    batch_size: int = 1,
+    batch_size: int | None = None,
     bar: Any = None,
 ) -> int:
     """Translate every frame of the video `source` into the video `target` (same frame rate, sound copied); returns
-    the number of frames. `batch_size` frames go through the network at once (tiles, with `tile`); frames are
+    the number of frames. `batch_size` frames go through the network at once (tiles, with `tile`; None: as many
+    as `Translator.batch_for` their size); frames are
     encoded on a background thread while the network runs. `bar` (a tqdm bar) is advanced by one per frame.
     A damaged or empty video is a DataError naming it, and then nothing is written."""
     source, target = Path(source), Path(target)
@@ -250,7 +251,7 @@ def predict_video(
                 if size is not None and image.size != size:
                     image = image.resize(size, Image.Resampling.BICUBIC)
                 pending.append(image)
-                if len(pending) >= batch_size or tile is not None:
+                if len(pending) >= (batch_size or translator.batch_for(*image.size)) or tile is not None:
                     flush()
             flush()
             list(encoder.results(wait=True))
