@@ -102,10 +102,18 @@ def read_json(path: str | os.PathLike[str]) -> Any:
 
 
 def save_weights(path: str | os.PathLike[str], tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None = None) -> None:
-    """Save a flat name -> tensor dict as safetensors, atomically (shared storage is copied)."""
+    """Save a flat name -> tensor dict as safetensors, atomically (tensors that share storage are copied)."""
     from safetensors.torch import save_file
 
-    flat = {k: v.detach().to("cpu").contiguous().clone() for k, v in tensors.items()}
+    flat = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
+    # safetensors refuses tensors sharing memory; copying only those spares copying every weight and Adam moment
+    # (a second of a 256 px pix2pix checkpoint)
+    seen: set[int] = set()
+    for k, v in flat.items():
+        where = v.untyped_storage().data_ptr()
+        if where in seen:
+            flat[k] = v.clone()
+        seen.add(where)
     with atomic_path(path) as tmp:
         save_file(flat, str(tmp), metadata=metadata)
 

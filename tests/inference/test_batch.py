@@ -241,3 +241,26 @@ def test_reading_ahead_stops_two_batches_ahead_of_the_network(
                             progress=False)
     assert seen == [bound]
     assert opened == [p.name for p in paths] and len(summary.written) == len(paths)
+
+
+def test_predict_imports_only_what_predicting_needs(tmp_path: Path) -> None:
+    """Start-up is most of a short predict: no plotting, image science, timm, torchvision or torch's compiler."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.inference.test_translator import RESNET, make_run
+
+    run = make_run(tmp_path / "run", RESNET)
+    noise_image(0, (24, 16)).save(tmp_path / "a.png")
+    root = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])),
+           "TRANSLATE_HOME": str(tmp_path / "home")}
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "translate", "predict", str(run),
+                           str(tmp_path / "a.png"), "--out", str(tmp_path / "out"), "-q"],
+                          capture_output=True, text=True, env=env, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
+    assert (tmp_path / "out" / "a.png").is_file()
+    heavy = {"matplotlib", "scipy", "skimage", "timm", "torchvision", "torch._dynamo"}
+    assert not heavy & imported, sorted(heavy & imported)

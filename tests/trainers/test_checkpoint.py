@@ -50,3 +50,30 @@ def test_a_save_cut_short_anywhere_keeps_a_checkpoint_that_loads(tmp_path, monke
     assert torch.equal(loaded["optim"]["m"], torch.full((2,), value))
     left = sorted(p.name for p in (tmp_path / "checkpoints").iterdir())
     assert left == ["latest.json", "latest.safetensors", "latest.state.safetensors"]  # nothing pending left
+
+
+def test_weights_that_share_memory_are_saved_each_whole(tmp_path):
+    from translate.files import load_weights, save_weights
+
+    weight = torch.randn(4, 4)
+    tensors = {"a": weight, "tied": weight, "rows": weight[1:], "expanded": torch.randn(2).expand(3, 2),
+               "channels_last": torch.randn(1, 3, 4, 4).contiguous(memory_format=torch.channels_last)}
+    save_weights(tmp_path / "w.safetensors", tensors)
+    loaded = load_weights(tmp_path / "w.safetensors")
+    assert loaded.keys() == tensors.keys() and all(torch.equal(loaded[k], tensors[k]) for k in tensors)
+
+
+def test_a_checkpoint_written_in_the_background_that_fails_stops_the_run_with_its_error(tmp_path, monkeypatch):
+    import threading
+
+    from tests.trainers.test_loop import tiny_config
+    from translate.trainers.loop import train
+
+    def disk_full(*args, **kwargs):
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(checkpoint, "save", disk_full)
+    threads = threading.active_count()
+    with pytest.raises(OSError, match="No space left"):
+        train(tiny_config("pix2pix", "coloring", tmp_path / "run", 6, checkpoint_every=3))
+    assert threading.active_count() == threads

@@ -126,9 +126,11 @@ def join_tensors(obj: Any, tensors: dict[str, torch.Tensor]) -> Any:
 # -------------------------------------------------------------------------------------- save and load
 
 
-def save(run: str | Path, tag: str, trainer_state: dict[str, Any], loop_state: dict[str, Any]) -> None:
+def save(run: str | Path, tag: str, trainer_state: dict[str, Any], loop_state: dict[str, Any],
+         rng: dict[str, Any] | None = None) -> None:
     """Write checkpoint `tag`: networks, then the other tensors, then the JSON commit record, all pending; then
-    put them in place of the last checkpoint."""
+    put them in place of the last checkpoint. `rng`: the random states to keep (default: this thread's now; a
+    save on a background thread is given those of the moment it stands for)."""
     step = str(loop_state["step"])
     staged = pending(tag)
     weights: dict[str, torch.Tensor] = {}
@@ -142,7 +144,7 @@ def save(run: str | Path, tag: str, trainer_state: dict[str, Any], loop_state: d
         **loop_state,
         "networks": list(trainer_state["networks"]),
         "trainer": split_tensors(rest, tensors, "trainer"),
-        "rng": split_tensors(rng_state(), tensors, "rng"),
+        "rng": split_tensors(rng if rng is not None else rng_state(), tensors, "rng"),
     }
     save_weights(state_path(run, staged), tensors, metadata={"step": step})
     write_json(json_path(run, staged), record)  # the commit

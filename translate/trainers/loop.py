@@ -17,10 +17,12 @@ then for each batch calls `trainer.step(batch)` and around it does everything el
 
 from __future__ import annotations
 
+import concurrent.futures
 import copy
 import json
 import logging
 import math
+import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -43,7 +45,7 @@ from translate.trainers import checkpoint, distributed
 from translate.trainers.base import Trainer, batch_length, batch_to_device, build_trainer
 from translate.trainers.probe import choose_for_training
 from translate.trainers.progress import Meter, format_seconds, make_bar, redirect_logging, stop_on_signals
-from translate.trainers.rng import isolated, seed_everything, set_rng_state
+from translate.trainers.rng import isolated, rng_state, seed_everything, set_rng_state
 from translate.trainers.samples import fixed_batch, plot_losses, read_log, sample_grid, save_image
 from translate.trainers.schedule import Schedule, set_lr
 from translate.trainers.tensorboard import TensorBoardLog, summary_writer
@@ -131,6 +133,7 @@ class Run:
 
         self.fixed = fixed_batch(self.test_set, int(train_cfg["n_samples"]))
         self._plotted = time.monotonic()  # first drawn after PLOT_EVERY seconds, or at the end
+        self._writing: concurrent.futures.Future[None] | None = None  # a checkpoint being written
         self.step = 0
         self.evals: list[dict[str, Any]] = []
         rng_state = None
@@ -203,8 +206,10 @@ class Run:
         try:
             with batches, stop_on_signals() as stop, redirect_logging(bar):
                 while self.step < total:
+                    batch = next(batches)
+                    self._timed(self._checkpoint_written)  # before the step changes what it is writing
                     tic = time.perf_counter()
-                    losses, images = self._step(next(batches), callback)
+                    losses, images = self._step(batch, callback)
                     for m in (meter, epoch_meter, unchecked):
                         m.add(losses, images, time.perf_counter() - tic)
                     bar.update()
@@ -242,7 +247,8 @@ class Run:
         finally:
             bar.close()
             if self.world.main:
-                self._timed(self._plot, True)
+                self._timed(self._plot, True)  # while the last checkpoint is written
+            self._timed(self._checkpoint_written)
             if self.board is not None:
                 self.board.close()
         self._finish(time.perf_counter() - started)
@@ -331,15 +337,36 @@ class Run:
             "step": self.step,
             "epoch": self.step / self.steps_per_epoch,
             "total_steps": self.total_steps,
-            "evals": self.evals,
+            "evals": list(self.evals),
             "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "config": self.config,
         }
-        checkpoint.save(self.dir, "latest", self.trainer.state_dict(), loop_state)
-        if keep:
-            checkpoint.copy_tag(self.dir, "latest", f"step_{self.step:07d}")
+        state, rng = self.trainer.state_dict(), rng_state()  # references: nothing changes them until it is written
+        step, writing = self.step, concurrent.futures.Future[None]()
+
+        def write() -> None:
+            try:
+                checkpoint.save(self.dir, "latest", state, loop_state, rng)
+                if keep:
+                    checkpoint.copy_tag(self.dir, "latest", f"step_{step:07d}")
+                writing.set_result(None)
+            except BaseException as e:  # handed to the loop's thread, which raises it
+                writing.set_exception(e)
+
+        # Written on a thread (safetensors lets go of the GIL), so that what comes next overlaps it: the last
+        # checkpoint's second of writing and the loss plot's, say. The next step waits for it; the thread is not a
+        # daemon, so the process never exits half-way through a write.
+        self._checkpoint_written()
+        self._writing = writing
+        threading.Thread(target=write, name="translate-checkpoint").start()
         if self.board is not None:
             self.board.flush()
+
+    def _checkpoint_written(self) -> None:
+        """Wait for the checkpoint being written, if any; what went wrong writing it is raised here."""
+        writing, self._writing = self._writing, None
+        if writing is not None:
+            writing.result()
 
     def _evaluate(self, epoch_done: int | None) -> None:
         """The trainer's held-out scores (by default the L1 of the test split's first 100), a sample grid, and the
