@@ -265,6 +265,29 @@ def test_colour_speckle_is_the_photo_texture_with_its_channels_mixed():
     assert float(colour.speckled(real, photo)[..., 6:, 6:].abs().amax()) < 1e-6  # and nowhere else
 
 
+def test_a_wider_speckle_window_adds_the_photos_coarser_texture_and_the_default_draws_nothing_more():
+    photo = torch.zeros(1, 3, 16, 16)
+    photo[..., 8, 8] = 0.9  # one bright pixel: its texture reaches as far as the window
+    real = torch.zeros(1, 3, 16, 16)
+    fine = build_trainer(tiny_config("cyclegan", "shinkai", "trainer.speckle=photo"), torch.device("cpu"))
+    wide = build_trainer(tiny_config("cyclegan", "shinkai", "trainer.speckle=photo", "trainer.speckle_window=7"),
+                         torch.device("cpu"))
+    torch.manual_seed(0)
+    fine.speckled(real, photo)
+    after_fine = torch.rand(())
+    torch.manual_seed(0)
+    torch.rand(1, 1, 1, 1)  # what the fine one drew: each image's level
+    assert torch.equal(torch.rand(()), after_fine)  # the default's random stream is what it was
+    reaches = set()
+    for seed in range(12):
+        torch.manual_seed(seed)
+        out = wide.speckled(real, photo)[0, 0]
+        reaches.add(int((out.abs() > 1e-6).nonzero()[:, 0].max()) - 8)
+    assert reaches == {1, 2, 3}  # windows 3, 5 and 7 all drawn
+    with pytest.raises(ConfigError, match="trainer.speckle_window=4: need an odd window of 3 or more"):
+        build_trainer(tiny_config("cyclegan", "shinkai", "trainer.speckle_window=4"), torch.device("cpu"))
+
+
 @pytest.mark.parametrize("model, style, name", [("cartoongan", "shinkai", "D_smooth"), ("pix2pix", "coloring", "D_fake")])
 def test_speckled_negatives_add_a_fake_term_to_every_trainers_discriminator(model, style, name):
     _, plain = run_steps(tiny_config(model, style, "trainer.speckled_negatives=0"), steps=1)

@@ -38,7 +38,7 @@ class Trainer:
 
     def __init__(self, config: dict[str, Any], device: torch.device | str, *, tv_weight: float = 0.0,
                  tv_cap: float = 0.0, hue_weight: float = 0.0, speckled_negatives: float = 0.0,
-                 speckle: str = "noise") -> None:
+                 speckle: str = "noise", speckle_window: int = 3) -> None:
         if tv_weight < 0 or tv_cap < 0:
             raise ConfigError(f"trainer.tv_weight={tv_weight}, trainer.tv_cap={tv_cap}: need both >= 0 "
                               "(tv_weight 0: no smoothness term; tv_cap 0: no cap on a step's cost)")
@@ -48,8 +48,11 @@ class Trainer:
             raise ConfigError(f"trainer.speckled_negatives={speckled_negatives}: need a noise level >= 0 (0: off)")
         if speckle not in SPECKLES:
             raise ConfigError(f"trainer.speckle={speckle!r}: choose one of {', '.join(map(repr, SPECKLES))}")
+        if speckle_window < 3 or speckle_window % 2 == 0:
+            raise ConfigError(f"trainer.speckle_window={speckle_window}: need an odd window of 3 or more "
+                              "(3: the finest texture only)")
         self.tv_weight, self.tv_cap, self.hue_weight = tv_weight, tv_cap, hue_weight
-        self.speckled_negatives, self.speckle = speckled_negatives, speckle
+        self.speckled_negatives, self.speckle, self.speckle_window = speckled_negatives, speckle, speckle_window
         self.config = config
         self.device = torch.device(device)
         self.networks: dict[str, nn.Module] = {}
@@ -170,7 +173,8 @@ class Trainer:
         images (each minus its 3 x 3 mean, its channels averaged where source and target differ in channels):
         the texture that CycleGAN's G_A hides for the way back and that a content loss or U-Net skips carry
         over; "colour", that texture with its channels mixed at random, per image. Its standard deviation is
-        drawn per image between a quarter of `speckled_negatives` and all of it.
+        drawn per image between a quarter of `speckled_negatives` and all of it. `speckle_window` above 3 draws
+        each batch's window among the odd sizes from 3 up to it: coarser texture too (a hatch some pixels wide).
         """
         if self.speckled_negatives <= 0:
             return None
@@ -178,7 +182,10 @@ class Trainer:
             speckle = torch.randn_like(real.float())
         else:
             source = source.float()
-            texture = source - F.avg_pool2d(source, 3, stride=1, padding=1, count_include_pad=False)
+            window = 3  # drawn only when wider ones are asked for: the default's random stream stays as it was
+            if self.speckle_window > 3:
+                window += 2 * int(torch.randint((self.speckle_window - 1) // 2, ()))
+            texture = source - F.avg_pool2d(source, window, stride=1, padding=window // 2, count_include_pad=False)
             if texture.shape[1] != real.shape[1]:
                 texture = texture.mean(1, keepdim=True).expand(-1, real.shape[1], -1, -1)
             if self.speckle == "colour":

@@ -37,9 +37,10 @@ class CartoonGANTrainer(Trainer):
         hue_weight: float = 0.0,
         speckled_negatives: float = 0.0,
         speckle: str = "noise",
+        speckle_window: int = 3,
     ) -> None:
         super().__init__(config, device, tv_weight=tv_weight, tv_cap=tv_cap, hue_weight=hue_weight,
-                         speckled_negatives=speckled_negatives, speckle=speckle)
+                         speckled_negatives=speckled_negatives, speckle=speckle, speckle_window=speckle_window)
         self.omega, self.init_epochs, self.init_fraction = omega, init_epochs, init_fraction
         self.G = self.build_generator(self.in_channels, self.out_channels)
         self.D = self.build_discriminator(self.out_channels)

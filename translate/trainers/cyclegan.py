@@ -46,12 +46,13 @@ class CycleGANTrainer(Trainer):
         cycle_pool: int = 1,
         speckled_negatives: float = 0.0,
         speckle: str = "noise",
+        speckle_window: int = 3,
         tv_weight: float = 0.0,
         tv_cap: float = 0.0,
         hue_weight: float = 0.0,
     ) -> None:
         super().__init__(config, device, tv_weight=tv_weight, tv_cap=tv_cap, hue_weight=hue_weight,
-                         speckled_negatives=speckled_negatives, speckle=speckle)
+                         speckled_negatives=speckled_negatives, speckle=speckle, speckle_window=speckle_window)
         if cycle_noise < 0 or cycle_pool < 1:
             raise ConfigError(f"trainer.cycle_noise={cycle_noise}, trainer.cycle_pool={cycle_pool}: need "
                               "cycle_noise >= 0 and cycle_pool >= 1 (1: the paper's pixel-wise cycle loss)")

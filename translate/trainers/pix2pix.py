@@ -28,10 +28,10 @@ class Pix2PixTrainer(Trainer):
     def __init__(
         self, config: dict[str, Any], device: torch.device | str, *, lambda_l1: float = 100.0, gan_weight: float = 1.0,
         conditional: bool = True, tv_weight: float = 0.0, tv_cap: float = 0.0, hue_weight: float = 0.0,
-        speckled_negatives: float = 0.0, speckle: str = "noise",
+        speckled_negatives: float = 0.0, speckle: str = "noise", speckle_window: int = 3,
     ) -> None:
         super().__init__(config, device, tv_weight=tv_weight, tv_cap=tv_cap, hue_weight=hue_weight,
-                         speckled_negatives=speckled_negatives, speckle=speckle)
+                         speckled_negatives=speckled_negatives, speckle=speckle, speckle_window=speckle_window)
         if config["data"]["layout"] == "unpaired":
             raise ConfigError(
                 f"pix2pix learns from aligned pairs, but style '{config.get('style') or 'this data'}' is unpaired "
