@@ -140,11 +140,12 @@ def checked_precision(precision: str, device: torch.device) -> str:
 Probe = Callable[[Lever], Callable[[], Any]]
 Compare = Callable[[Any, Any], float]
 Check = Callable[[Any, Any], str]
+Nudged = Callable[[], Callable[[], Any]]  # the baseline's probe from a nudged start
 
 
 def measure(levers: list[Lever], probe: Probe, compare: Compare, tolerance: float, calls: int = 3,
             clock: Callable[[], float] = time.perf_counter, skip: dict[str, str] | None = None,
-            check: Check | None = None, nudged: Callable[[], Callable[[], Any]] | None = None) -> list[Trial]:
+            check: Check | None = None, nudged: Nudged | None = None) -> list[Trial]:
     """Time `calls` calls (after one warm-up) of `probe(lever)()` for each lever, the first being the baseline.
 
     `probe(lever)` sets a job up under the lever and returns the call to time, which returns its results;
@@ -345,7 +346,7 @@ def store(key: str, choice: Choice) -> None:
 def resolve(device: torch.device, precision: str, channels_last: str, job: str, probe: Probe | None = None,
             compare: Compare | None = None, tolerance: float = 0.0, *, measure_now: bool = False,
             remeasure: bool = False, check: Check | None = None,
-            nudged: Callable[[], Callable[[], Any]] | None = None) -> Choice:
+            nudged: Nudged | None = None) -> Choice:
     """The lever for a job: the one set, the cached decision, or one measured now with `probe` (and cached).
 
     `job` names what is measured (model family, size, batch); `measure_now` False (a job too short to pay for a

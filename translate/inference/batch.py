@@ -267,8 +267,9 @@ def predict_files(
     """Translate image files, folders and globs into `out`, keeping names, sizes and sub-folders.
 
     `image_format` png, jpg or same (the input's extension). Images of equal size go `batch_size` at a time (None:
-    as many as `Translator.batch_for` their size); a tiled run batches tiles instead. Unreadable inputs are skipped, named in the log and the summary, and so
-    are files over `max_pixels` (width x height; None for no limit), unread: raise it with `tile` for huge photos.
+    as many as `Translator.batch_for` their size); a tiled run batches tiles instead. Unreadable inputs are
+    skipped, named in the log and the summary, and so are files over `max_pixels` (width x height; None for no
+    limit), unread: raise it with `tile` for huge photos.
     Inputs are decoded and outputs saved on background threads while the network runs.
 
     Video files (.mp4, .mov, .avi, .mkv, .webm; given as files or globs) become videos of the same name, frame rate

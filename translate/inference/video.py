@@ -216,8 +216,8 @@ def predict_video(
 ) -> int:
     """Translate every frame of the video `source` into the video `target` (same frame rate, sound copied); returns
     the number of frames. `batch_size` frames go through the network at once (tiles, with `tile`; None: as many
-    as `Translator.batch_for` their size); frames are
-    encoded on a background thread while the network runs. `bar` (a tqdm bar) is advanced by one per frame.
+    as `Translator.batch_for` their size); frames are encoded on a background thread while the network runs.
+    `bar` (a tqdm bar) is advanced by one per frame.
     A damaged or empty video is a DataError naming it, and then nothing is written."""
     source, target = Path(source), Path(target)
     with open_video(source) as (container, stream):

@@ -136,12 +136,12 @@ class Run:
         self._writing: concurrent.futures.Future[None] | None = None  # a checkpoint being written
         self.step = 0
         self.evals: list[dict[str, Any]] = []
-        rng_state = None
+        saved_rng = None
         if self.resuming:
             state, record = checkpoint.load(self.dir, "latest", self.device)
             self.step = int(record["step"])
             self.evals = list(record.get("evals", []))
-            rng_state = record["rng"]
+            saved_rng = record["rng"]
             if self.step > self.total_steps:
                 raise ConfigError(
                     f"{self.dir} is at step {self.step}, past the {self.total_steps} steps asked for; "
@@ -169,8 +169,8 @@ class Run:
             # every rank its own noise (dropout, crops); rank 0 keeps the single-process stream
             if world.rank:
                 seed_everything(seed + 1_000_003 * world.rank + self.step)
-        if rng_state is not None and world.main:
-            set_rng_state(rng_state)
+        if saved_rng is not None and world.main:
+            set_rng_state(saved_rng)
         self.board: TensorBoardLog | None = None
         if world.main:
             self._write_config()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import torch
@@ -63,7 +63,7 @@ class Steps:
 
     losses: dict[str, float]
     first_losses: dict[str, float]
-    first_gradients: dict[str, torch.Tensor] = field(default_factory=dict)
+    first_gradients: dict[str, torch.Tensor]
 
 
 class TrainingProbe:
@@ -94,17 +94,18 @@ class TrainingProbe:
         step_count, total, per_epoch = self.start[1]
         trainer.set_progress(max(step_count, total // 2), total, per_epoch)
         prepared = batch_to_device(trainer.prepare(dict(self.batch)), trainer.device, lever.channels_last)
-        taken: list[Steps] = []
+        taken: Steps | None = None
 
         def step() -> Steps:
+            nonlocal taken
             torch.manual_seed(0)  # the same dropout masks for every lever
             losses = trainer.step(prepared)
             trainer.end_step()
             values = {k: float(v) for k, v in losses.items()}
-            if not taken:
-                taken.append(Steps(values, values, gradient_sample(trainer)))
-            taken[0].losses = values
-            return taken[0]
+            if taken is None:
+                taken = Steps(values, values, gradient_sample(trainer))
+            taken.losses = values
+            return taken
 
         return step
 
@@ -131,15 +132,15 @@ class TrainingProbe:
 
 
 def gradient_sample(trainer: Trainer) -> dict[str, torch.Tensor]:
-    """Each network's gradients as they are after a step (its last update's), evenly strided down to at most
+    """Each network's gradients as they are after a step (its last update's), evenly strided down to about
     GRADIENT_SAMPLE entries; networks without any are left out."""
     sample = {}
     for name, net in trainer.networks.items():
-        grads = [p.grad.detach().flatten() for p in net.parameters() if p.grad is not None]
+        grads = [p.grad.detach() for p in net.parameters() if p.grad is not None]
         total = sum(g.numel() for g in grads)
-        if total:
+        if total:  # each parameter strided alike: the same entries for every lever, without copying them all
             stride = max(1, total // GRADIENT_SAMPLE)
-            sample[name] = torch.cat(grads)[::stride].double().cpu()
+            sample[name] = torch.cat([g.flatten()[::stride] for g in grads]).double().cpu()
     return sample
 
 
